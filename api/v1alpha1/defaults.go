@@ -1,0 +1,66 @@
+package v1alpha1
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Defaults that the CRD schema also sets. Default() repeats them so that the controller can rely
+// on them for objects admitted while the defaulting webhook was down or written before a default existed.
+const (
+	DefaultDriftInterval       = 5 * time.Minute
+	DefaultHealthCheckInterval = 30 * time.Second
+	DefaultQPS                 = 50
+	DefaultKubeconfigKey       = "kubeconfig"
+)
+
+// Default fills every unset field of the spec with its default.
+func (s *ReplicationSpec) Default() {
+	if s.Mode == "" {
+		s.Mode = ModeContinuous
+	}
+	if s.DeletionPolicy == "" {
+		s.DeletionPolicy = DeletionRetain
+	}
+	if s.ConflictPolicy == "" {
+		s.ConflictPolicy = ConflictSkip
+	}
+	if s.Drift.Policy == "" {
+		s.Drift.Policy = DriftCorrect
+	}
+	if s.Drift.Interval == nil {
+		s.Drift.Interval = &metav1.Duration{Duration: DefaultDriftInterval}
+	}
+	if s.Workloads.Replicas == nil {
+		r := intstr.FromString(ReplicasZero)
+		s.Workloads.Replicas = &r
+	}
+	if s.Workloads.SuspendCronJobs == nil {
+		t := true
+		s.Workloads.SuspendCronJobs = &t
+	}
+}
+
+// Default fills every unset field of the spec with its default.
+func (s *RemoteClusterSpec) Default() {
+	if s.KubeconfigSecretRef.Key == "" {
+		s.KubeconfigSecretRef.Key = DefaultKubeconfigKey
+	}
+	if s.QPS == 0 {
+		s.QPS = DefaultQPS
+	}
+	if s.Burst == 0 {
+		s.Burst = 2 * s.QPS
+	}
+	if s.HealthCheckInterval == nil {
+		s.HealthCheckInterval = &metav1.Duration{Duration: DefaultHealthCheckInterval}
+	}
+}
+
+// ReplicationSpec returns the shared replication spec, so code can treat both kinds alike.
+func (r *ClusterReplication) ReplicationSpec() *ReplicationSpec { return &r.Spec.ReplicationSpec }
+
+// ReplicationSpec returns the replication spec, so code can treat both kinds alike.
+func (r *Replication) ReplicationSpec() *ReplicationSpec { return &r.Spec }

@@ -1,0 +1,54 @@
+package v1alpha1
+
+// Well-known labels and annotations (DESIGN §2). Declared once here and nowhere else.
+const (
+	// AnnotationReplicate on a Namespace names the ClusterReplication the namespace opts in to.
+	AnnotationReplicate = "drsyncer.io/replicate"
+	// LabelReplication marks a Namespace and every resource in it for replication; its value is the
+	// replication's name. Set by the mutating webhook and backfilled by the controller.
+	LabelReplication = "drsyncer.io/replication"
+	// KeyExclude, as a label or an annotation with value "true", opts one object out.
+	KeyExclude = "drsyncer.io/exclude"
+	// LabelManagedBy with value ManagedByValue marks the DR copies dr-syncer owns.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy on DR copies.
+	ManagedByValue = "dr-syncer"
+	// AnnotationSource on a DR copy is "cluster/namespace/name" of its source object.
+	AnnotationSource = "drsyncer.io/source"
+	// AnnotationSourceUID on a DR copy is the UID of its source object.
+	AnnotationSourceUID = "drsyncer.io/source-uid"
+	// AnnotationSpecHash on a DR copy is the hash of the desired state last applied.
+	AnnotationSpecHash = "drsyncer.io/spec-hash"
+	// AnnotationSourceReplicas on a DR workload keeps the source's replica count.
+	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
+	// AnnotationSyncRequestedAt on a replication requests one pass (Manual mode); any new value
+	// runs exactly one pass.
+	AnnotationSyncRequestedAt = "drsyncer.io/sync-requested-at"
+)
+
+// Condition types (kstatus plus dr-syncer's own).
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+	ConditionSynced      = "Synced"
+	ConditionDrifted     = "Drifted"
+)
+
+// Condition reasons.
+const (
+	ReasonSucceeded          = "Succeeded"
+	ReasonProgressing        = "Progressing"
+	ReasonSuspended          = "Suspended"
+	ReasonPartialFailure     = "PartialFailure"
+	ReasonTargetUnavailable  = "TargetUnavailable"
+	ReasonDriftDetected      = "DriftDetected"
+	ReasonNoDrift            = "NoDrift"
+	ReasonMassDeleteBlocked  = "MassDeleteBlocked"
+	ReasonInvalidSpec        = "InvalidSpec"
+	ReasonSecretNotFound     = "SecretNotFound"
+	ReasonInvalidKubeconfig  = "InvalidKubeconfig"
+	ReasonKubeconfigRefused  = "KubeconfigRefused"
+	ReasonUnreachable        = "Unreachable"
+	ReasonConnected          = "Connected"
+)

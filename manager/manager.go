@@ -1,0 +1,176 @@
+// Package manager turns options into a running controller-runtime manager: webhooks, their
+// certificates, health and readiness, metrics and leader election. main.go parses flags into
+// Options; the test harness and the sandbox build the same manager in-process.
+package manager
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/certs"
+	"github.com/drsyncer/dr-syncer/config"
+	"github.com/drsyncer/dr-syncer/webhooks"
+)
+
+// Certificate modes.
+const (
+	CertModeSelfSigned = "self-signed"
+	CertModeFiles      = "files"
+)
+
+// Options configure the manager. Flags bind to them in BindFlags.
+type Options struct {
+	Namespace      string
+	ServiceAccount string
+	ServiceName    string
+	MetricsAddr    string
+	SecureMetrics  bool
+	ProbeAddr      string
+	LeaderElect    bool
+	WebhookHost    string
+	WebhookPort    int
+	CertMode       string
+	CertDir        string
+	CertSecretName string
+	WebhookURLHost string
+	LogLevel       int
+	LogDevelopment bool
+}
+
+// BindFlags registers the manager's flags on fs and returns the Options they fill.
+func BindFlags(fs *flag.FlagSet) *Options {
+	o := &Options{}
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = "dr-syncer-system"
+	}
+	fs.StringVar(&o.Namespace, "namespace", ns, "Namespace dr-syncer runs in: holds kubeconfig Secrets and certificates; never replicated. Defaults to $POD_NAMESPACE.")
+	fs.StringVar(&o.ServiceAccount, "service-account", "dr-syncer", "Service account the controller writes as; the resource labeler skips its requests.")
+	fs.StringVar(&o.ServiceName, "webhook-service", "dr-syncer-webhook", "Name of the webhook Service (for the serving certificate's DNS names).")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; \"0\" disables it.")
+	fs.BoolVar(&o.SecureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization (TokenReview/SubjectAccessReview).")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", true, "Elect a leader so that only one replica writes.")
+	fs.StringVar(&o.WebhookHost, "webhook-bind-host", "", "Host the webhook server binds to (all addresses by default).")
+	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port of the webhook server.")
+	fs.StringVar(&o.CertMode, "cert-mode", CertModeFiles, "Webhook certificates: \"files\" (mounted, e.g. by cert-manager, hot-reloaded) or \"self-signed\" (generated, stored in a Secret, caBundle patched, rotated).")
+	fs.StringVar(&o.CertDir, "cert-dir", filepath.Join(os.TempDir(), "dr-syncer-webhook-certs"), "Directory of tls.crt, tls.key and ca.crt.")
+	fs.StringVar(&o.CertSecretName, "cert-secret", "dr-syncer-webhook-certs", "Secret that stores self-signed certificates.")
+	fs.StringVar(&o.WebhookURLHost, "webhook-url-host", "", "Self-signed mode outside a cluster: register the webhooks by URL https://<host>:<port>/... instead of through the Service.")
+	fs.IntVar(&o.LogLevel, "log-level", 0, "Log verbosity: 0 for operators, 2 for more detail, 4+ for developers.")
+	fs.BoolVar(&o.LogDevelopment, "log-development", false, "Human-readable console logs instead of JSON.")
+	return o
+}
+
+// Logger builds the JSON (or console) logger for the options.
+func (o *Options) Logger() logr.Logger {
+	return zap.New(zap.UseDevMode(o.LogDevelopment), zap.Level(zapcore.Level(-o.LogLevel)))
+}
+
+// Scheme returns the scheme with the built-in kinds and dr-syncer's.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = v1alpha1.AddToScheme(s)
+	return s
+}
+
+// webhookHosts are the names the serving certificate must cover.
+func (o *Options) webhookHosts() []string {
+	if o.WebhookURLHost != "" {
+		return []string{o.WebhookURLHost}
+	}
+	svc := o.ServiceName + "." + o.Namespace + ".svc"
+	return []string{svc, svc + ".cluster.local", o.ServiceName + "." + o.Namespace}
+}
+
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=dr-syncer-system
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=create;update,namespace=dr-syncer-system
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;update;create
+
+// New builds the manager with every webhook and runnable. In self-signed mode it issues the
+// certificates and registers the webhooks before returning, so the webhook server can start.
+func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.SecureMetrics}
+	if o.SecureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  Scheme(),
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElect,
+		LeaderElectionID:        "dr-syncer.drsyncer.io",
+		LeaderElectionNamespace: o.Namespace,
+		// Every replica must stop serving and writing promptly when it loses the lease.
+		LeaderElectionReleaseOnCancel: true,
+		WebhookServer:                 webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.CertDir}),
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Only the controller's own Secrets are ever cached.
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.Namespace: {}}},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if err := webhooks.Setup(mgr, webhooks.Options{
+		ControllerNamespace: o.Namespace,
+		ControllerUsername:  "system:serviceaccount:" + o.Namespace + ":" + o.ServiceAccount,
+		SourceServer:        cfg.Host,
+	}); err != nil {
+		return nil, err
+	}
+	hosts := o.webhookHosts()
+	if o.CertMode == CertModeSelfSigned {
+		direct, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
+		if err != nil {
+			return nil, fmt.Errorf("failed to create a client: %w", err)
+		}
+		reg := certs.Registration{Manifests: config.WebhookManifests, ControllerNamespace: o.Namespace}
+		if o.WebhookURLHost != "" {
+			reg.URLBase = "https://" + net.JoinHostPort(o.WebhookURLHost, strconv.Itoa(o.WebhookPort))
+		}
+		ss := &certs.SelfSigned{Client: direct, Namespace: o.Namespace, SecretName: o.CertSecretName, Hosts: hosts, CertDir: o.CertDir, Registration: reg}
+		if err := ss.Ensure(ctx); err != nil {
+			return nil, fmt.Errorf("failed to set up self-signed webhook certificates: %w", err)
+		}
+		if err := mgr.Add(ss); err != nil {
+			return nil, err
+		}
+	} else if o.CertMode != CertModeFiles {
+		return nil, errors.New("cert-mode must be \"files\" or \"self-signed\"")
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	local := net.JoinHostPort("127.0.0.1", strconv.Itoa(o.WebhookPort))
+	if err := mgr.AddReadyzCheck("webhook-certificate", certs.ServingChecker(local, filepath.Join(o.CertDir, "ca.crt"), hosts[0])); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

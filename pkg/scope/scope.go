@@ -1,0 +1,141 @@
+// Package scope decides what a replication covers: which kinds, which objects, which source
+// namespaces. Pure functions shared by the labeling webhooks and the controllers.
+package scope
+
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+)
+
+// DefaultKinds is the DR-sensible default set mirrored when a replication lists no kinds, in the
+// order they are applied on DR (DESIGN §3).
+var DefaultKinds = []schema.GroupKind{
+	{Kind: "ServiceAccount"},
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"},
+	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"},
+	{Kind: "ConfigMap"},
+	{Kind: "Secret"},
+	{Kind: "PersistentVolumeClaim"},
+	{Kind: "Service"},
+	{Group: "apps", Kind: "Deployment"},
+	{Group: "apps", Kind: "StatefulSet"},
+	{Group: "apps", Kind: "DaemonSet"},
+	{Group: "batch", Kind: "CronJob"},
+	{Group: "networking.k8s.io", Kind: "Ingress"},
+	{Group: "networking.k8s.io", Kind: "NetworkPolicy"},
+	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"},
+	{Group: "policy", Kind: "PodDisruptionBudget"},
+}
+
+// neverMirrored kinds are runtime state: copying them to DR is wrong whatever a spec says.
+var neverMirrored = []schema.GroupKind{
+	{Kind: "Pod"},
+	{Kind: "Event"},
+	{Group: "events.k8s.io", Kind: "Event"},
+	{Kind: "Endpoints"},
+	{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
+	{Group: "apps", Kind: "ReplicaSet"},
+	{Group: "apps", Kind: "ControllerRevision"},
+	{Group: "coordination.k8s.io", Kind: "Lease"},
+	{Group: "batch", Kind: "Job"},
+}
+
+// Secret types never mirrored.
+const (
+	SecretTypeHelmRelease = "helm.sh/release.v1"
+)
+
+// Kinds returns the kinds a selection mirrors: include (or the default set) minus exclude and
+// minus the kinds that are never mirrored.
+func Kinds(sel v1alpha1.ResourceSelection) []schema.GroupKind {
+	include := DefaultKinds
+	if len(sel.Include) > 0 {
+		include = make([]schema.GroupKind, 0, len(sel.Include))
+		for _, gk := range sel.Include {
+			include = append(include, schema.GroupKind{Group: gk.Group, Kind: gk.Kind})
+		}
+	}
+	out := make([]schema.GroupKind, 0, len(include))
+	for _, gk := range include {
+		excluded := slices.ContainsFunc(sel.Exclude, func(e v1alpha1.GroupKind) bool { return e.Group == gk.Group && e.Kind == gk.Kind })
+		if !excluded && !IsNeverMirroredKind(gk) && !slices.Contains(out, gk) {
+			out = append(out, gk)
+		}
+	}
+	return out
+}
+
+// IsNeverMirroredKind reports whether gk is runtime state that is never mirrored.
+func IsNeverMirroredKind(gk schema.GroupKind) bool { return slices.Contains(neverMirrored, gk) }
+
+// IsExcluded reports whether the object opted out with drsyncer.io/exclude=true (label or annotation).
+func IsExcluded(obj metav1.Object) bool {
+	return obj.GetLabels()[v1alpha1.KeyExclude] == "true" || obj.GetAnnotations()[v1alpha1.KeyExclude] == "true"
+}
+
+// SkipReason says why an object of a mirrored kind is still never mirrored, or "" when it is
+// mirrored. secretType is the Secret's type ("" for other kinds).
+func SkipReason(gk schema.GroupKind, obj metav1.Object, secretType string, includeHelmReleases bool) string {
+	if IsNeverMirroredKind(gk) {
+		return "kind is never mirrored"
+	}
+	if IsExcluded(obj) {
+		return "excluded by " + v1alpha1.KeyExclude
+	}
+	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
+		return "owned by controller " + ref.Kind + "/" + ref.Name
+	}
+	if gk == (schema.GroupKind{Kind: "Secret"}) {
+		switch secretType {
+		case string(corev1.SecretTypeServiceAccountToken):
+			return "service-account-token Secret"
+		case SecretTypeHelmRelease:
+			if !includeHelmReleases {
+				return "Helm release Secret"
+			}
+		}
+	}
+	return ""
+}
+
+// ClusterReplicationCovers reports whether the ClusterReplication named name with the given
+// selector covers a namespace: by the opt-in annotation or by the selector.
+func ClusterReplicationCovers(name string, selector *metav1.LabelSelector, ns *corev1.Namespace) bool {
+	if ns.Annotations[v1alpha1.AnnotationReplicate] == name {
+		return true
+	}
+	if selector == nil {
+		return false
+	}
+	s, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return false
+	}
+	return s.Matches(labels.Set(ns.Labels))
+}
+
+// SourceNamespaces returns the names of the namespaces a ClusterReplication covers, sorted.
+func SourceNamespaces(name string, selector *metav1.LabelSelector, namespaces []corev1.Namespace) []string {
+	var out []string
+	for i := range namespaces {
+		if IsSystemNamespace(namespaces[i].Name) {
+			continue
+		}
+		if ClusterReplicationCovers(name, selector, &namespaces[i]) {
+			out = append(out, namespaces[i].Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// IsSystemNamespace reports whether a source namespace is never replicated.
+func IsSystemNamespace(ns string) bool {
+	return ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease"
+}

@@ -1,0 +1,108 @@
+package scope
+
+import (
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+)
+
+func TestKinds(t *testing.T) {
+	tests := []struct {
+		name string
+		sel  v1alpha1.ResourceSelection
+		want []schema.GroupKind
+	}{
+		{"default set", v1alpha1.ResourceSelection{}, DefaultKinds},
+		{"include list", v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Widget"}}},
+			[]schema.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Widget"}}},
+		{"exclude removes", v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Kind: "Secret"}}, Exclude: []v1alpha1.GroupKind{{Kind: "Secret"}}},
+			[]schema.GroupKind{{Kind: "ConfigMap"}}},
+		{"never-mirrored kinds dropped", v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "Pod"}, {Group: "apps", Kind: "ReplicaSet"}, {Kind: "ConfigMap"}}},
+			[]schema.GroupKind{{Kind: "ConfigMap"}}},
+		{"duplicates dropped", v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Kind: "ConfigMap"}}},
+			[]schema.GroupKind{{Kind: "ConfigMap"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Kinds(tt.sel); !slices.Equal(got, tt.want) {
+				t.Fatalf("Kinds() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSkipReason(t *testing.T) {
+	secret := schema.GroupKind{Kind: "Secret"}
+	cm := schema.GroupKind{Kind: "ConfigMap"}
+	meta := func(mut func(*metav1.ObjectMeta)) *metav1.ObjectMeta {
+		m := &metav1.ObjectMeta{Name: "x", Namespace: "ns"}
+		if mut != nil {
+			mut(m)
+		}
+		return m
+	}
+	tests := []struct {
+		name        string
+		gk          schema.GroupKind
+		obj         *metav1.ObjectMeta
+		secretType  string
+		includeHelm bool
+		skipped     bool
+	}{
+		{"plain configmap", cm, meta(nil), "", false, false},
+		{"pod", schema.GroupKind{Kind: "Pod"}, meta(nil), "", false, true},
+		{"exclude label", cm, meta(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{v1alpha1.KeyExclude: "true"} }), "", false, true},
+		{"exclude annotation", cm, meta(func(m *metav1.ObjectMeta) { m.Annotations = map[string]string{v1alpha1.KeyExclude: "true"} }), "", false, true},
+		{"exclude false", cm, meta(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{v1alpha1.KeyExclude: "false"} }), "", false, false},
+		{"controller owner", cm, meta(func(m *metav1.ObjectMeta) {
+			m.OwnerReferences = []metav1.OwnerReference{{Kind: "Foo", Name: "f", Controller: new(true)}}
+		}), "", false, true},
+		{"non-controller owner", cm, meta(func(m *metav1.ObjectMeta) {
+			m.OwnerReferences = []metav1.OwnerReference{{Kind: "Foo", Name: "f"}}
+		}), "", false, false},
+		{"sa token secret", secret, meta(nil), string(corev1.SecretTypeServiceAccountToken), false, true},
+		{"helm release secret", secret, meta(nil), SecretTypeHelmRelease, false, true},
+		{"helm release secret opted in", secret, meta(nil), SecretTypeHelmRelease, true, false},
+		{"opaque secret", secret, meta(nil), string(corev1.SecretTypeOpaque), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SkipReason(tt.gk, tt.obj, tt.secretType, tt.includeHelm); (got != "") != tt.skipped {
+				t.Fatalf("SkipReason() = %q, want skipped=%v", got, tt.skipped)
+			}
+		})
+	}
+}
+
+func TestSourceNamespaces(t *testing.T) {
+	ns := func(name string, labels, annotations map[string]string) corev1.Namespace {
+		return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations}}
+	}
+	all := []corev1.Namespace{
+		ns("b-annotated", nil, map[string]string{v1alpha1.AnnotationReplicate: "prod"}),
+		ns("a-selected", map[string]string{"tier": "gold"}, nil),
+		ns("other", map[string]string{"tier": "bronze"}, map[string]string{v1alpha1.AnnotationReplicate: "staging"}),
+		ns("kube-system", map[string]string{"tier": "gold"}, nil),
+	}
+	gold := &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}
+	tests := []struct {
+		name     string
+		selector *metav1.LabelSelector
+		want     []string
+	}{
+		{"annotation only", nil, []string{"b-annotated"}},
+		{"annotation and selector, sorted, no system namespace", gold, []string{"a-selected", "b-annotated"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SourceNamespaces("prod", tt.selector, all); !slices.Equal(got, tt.want) {
+				t.Fatalf("SourceNamespaces() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,215 @@
+// Package harness is dr-syncer's test bed: a source and a DR control plane (two envtest
+// environments: real kube-apiserver and etcd processes) with the CRDs installed, the real manager
+// serving its webhooks over TLS (self-signed, registered by URL), and a RemoteCluster "dr" whose
+// kubeconfig Secret points at the DR plane. Integration tests, the e2e tests and the sandbox use it.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/certs"
+	"github.com/drsyncer/dr-syncer/manager"
+)
+
+// Names the harness creates.
+const (
+	ControllerNamespace = "dr-syncer-system"
+	RemoteClusterName   = "dr"
+	KubeconfigSecret    = "dr-kubeconfig"
+)
+
+// Env is a running test bed.
+type Env struct {
+	Source, DR             *envtest.Environment
+	SourceConfig, DRConfig *rest.Config
+	SourceClient, DRClient client.Client
+	WebhookPort            int
+	CertDir                string
+
+	mgrCancel context.CancelFunc
+	mgrDone   chan error
+}
+
+// RepoRoot is the repository's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Start brings up both control planes, the manager and the RemoteCluster. On error everything
+// already started is stopped again.
+func Start(ctx context.Context) (_ *Env, err error) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		_ = os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(RepoRoot(), "bin", "k8s"))
+	}
+	e := &Env{}
+	defer func() {
+		if err != nil {
+			e.Stop()
+		}
+	}()
+	crds := []string{filepath.Join(RepoRoot(), "config", "crd", "bases")}
+	// 2 cores and two planes: give each more than envtest's 20 s default to start.
+	e.Source = &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
+	e.DR = &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
+	if e.SourceConfig, err = e.Source.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start the source control plane: %w", err)
+	}
+	if e.DRConfig, err = e.DR.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start the DR control plane: %w", err)
+	}
+	scheme := manager.Scheme()
+	if e.SourceClient, err = client.New(e.SourceConfig, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+	if e.DRClient, err = client.New(e.DRConfig, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+	if err = e.SourceClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ControllerNamespace}}); err != nil {
+		return nil, err
+	}
+	if e.WebhookPort, err = freePort(); err != nil {
+		return nil, err
+	}
+	if e.CertDir, err = os.MkdirTemp("", "drsyncer-certs-"); err != nil {
+		return nil, err
+	}
+	if err = e.StartManager(ctx); err != nil {
+		return nil, err
+	}
+	if err = e.RegisterDR(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// RegisterDR stores the DR plane's kubeconfig in a Secret and creates RemoteCluster "dr".
+func (e *Env) RegisterDR(ctx context.Context) error {
+	kubeconfig, err := e.Kubeconfig(e.DR, "dr-syncer")
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ControllerNamespace, Name: KubeconfigSecret},
+		Data:       map[string][]byte{v1alpha1.DefaultKubeconfigKey: kubeconfig},
+	}
+	if err := e.SourceClient.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create the DR kubeconfig Secret: %w", err)
+	}
+	rc := &v1alpha1.RemoteCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: RemoteClusterName},
+		Spec: v1alpha1.RemoteClusterSpec{
+			KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: KubeconfigSecret},
+			AllowedNamespaces:   &metav1.LabelSelector{MatchLabels: map[string]string{"dr-tenant": "true"}},
+		},
+	}
+	if err := e.SourceClient.Create(ctx, rc); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create RemoteCluster %s: %w", RemoteClusterName, err)
+	}
+	return nil
+}
+
+// Kubeconfig returns an admin kubeconfig (system:masters) for a plane.
+func (e *Env) Kubeconfig(plane *envtest.Environment, user string) ([]byte, error) {
+	u, err := plane.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("failed to add user %s: %w", user, err)
+	}
+	return u.KubeConfig()
+}
+
+// ManagerOptions are the options the harness runs the manager with.
+func (e *Env) ManagerOptions() manager.Options {
+	return manager.Options{
+		Namespace:      ControllerNamespace,
+		ServiceAccount: "dr-syncer",
+		ServiceName:    "dr-syncer-webhook",
+		MetricsAddr:    "0",
+		ProbeAddr:      "0",
+		WebhookHost:    "127.0.0.1",
+		WebhookPort:    e.WebhookPort,
+		CertMode:       manager.CertModeSelfSigned,
+		CertDir:        e.CertDir,
+		CertSecretName: "dr-syncer-webhook-certs",
+		WebhookURLHost: "127.0.0.1",
+	}
+}
+
+// StartManager runs the manager in-process and waits until its webhooks serve a valid certificate
+// and its caches are in sync.
+func (e *Env) StartManager(ctx context.Context) error {
+	// The manager outlives the caller's context (often a test node's); StopManager ends it.
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	mgr, err := manager.New(mctx, e.SourceConfig, e.ManagerOptions())
+	if err != nil {
+		cancel()
+		return err
+	}
+	e.mgrCancel, e.mgrDone = cancel, make(chan error, 1)
+	go func() { e.mgrDone <- mgr.Start(mctx) }()
+	check := certs.ServingChecker(net.JoinHostPort("127.0.0.1", fmt.Sprint(e.WebhookPort)), filepath.Join(e.CertDir, "ca.crt"), "127.0.0.1")
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
+		select {
+		case err := <-e.mgrDone:
+			return false, fmt.Errorf("manager exited: %w", err)
+		default:
+		}
+		return check(nil) == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("webhook server did not come up: %w", err)
+	}
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return errors.New("manager caches did not sync")
+	}
+	return nil
+}
+
+// StopManager stops the in-process manager and waits for it; its webhooks stop answering.
+func (e *Env) StopManager() {
+	if e.mgrCancel == nil {
+		return
+	}
+	e.mgrCancel()
+	<-e.mgrDone
+	e.mgrCancel = nil
+}
+
+// Stop stops the manager and both control planes. Safe to call more than once.
+func (e *Env) Stop() {
+	e.StopManager()
+	for _, plane := range []*envtest.Environment{e.Source, e.DR} {
+		if plane != nil && plane.ControlPlane.APIServer != nil {
+			_ = plane.Stop()
+		}
+	}
+	if e.CertDir != "" {
+		_ = os.RemoveAll(e.CertDir)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
