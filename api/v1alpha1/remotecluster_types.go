@@ -97,5 +97,5 @@ type RemoteClusterList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&RemoteCluster{}, &RemoteClusterList{})
+	objects = append(objects, &RemoteCluster{}, &RemoteClusterList{})
 }

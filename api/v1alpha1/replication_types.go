@@ -75,5 +75,5 @@ type ReplicationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ClusterReplication{}, &ClusterReplicationList{}, &Replication{}, &ReplicationList{})
+	objects = append(objects, &ClusterReplication{}, &ClusterReplicationList{}, &Replication{}, &ReplicationList{})
 }

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -187,7 +188,9 @@ func (e *Env) StopManager() {
 		return
 	}
 	e.mgrCancel()
-	<-e.mgrDone
+	if err := <-e.mgrDone; err != nil {
+		ctrl.Log.Error(err, "manager stopped with an error")
+	}
 	e.mgrCancel = nil
 }
 
@@ -212,4 +215,3 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
-

@@ -284,4 +284,3 @@ var _ = Describe("Webhook outage", Ordered, func() {
 		Expect(err).To(MatchError(ContainSubstring("failed calling webhook")))
 	})
 })
-

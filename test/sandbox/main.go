@@ -30,8 +30,9 @@ func main() {
 		ctrl.SetLogger(zap.New(zap.WriteTo(devNull{})))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *dir, *demo); err != nil {
+	err := run(ctx, *dir, *demo)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)
 	}
