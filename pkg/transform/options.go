@@ -1,0 +1,66 @@
+// Package transform turns a source object into the desired DR copy: runtime fields stripped,
+// namespace mapped, workloads made safe for a warm standby, per-target overrides applied, and
+// provenance recorded. Pure functions over unstructured objects; no API types, no I/O.
+package transform
+
+import "encoding/json"
+
+// ReplicasMode says what spec.replicas of a workload becomes on DR.
+type ReplicasMode string
+
+const (
+	// ReplicasZero scales workloads to zero and keeps the source count in an annotation.
+	ReplicasZero ReplicasMode = "Zero"
+	// ReplicasPreserve keeps the source count.
+	ReplicasPreserve ReplicasMode = "Preserve"
+	// ReplicasFixed sets Options.FixedReplicas.
+	ReplicasFixed ReplicasMode = "Fixed"
+)
+
+// Keys the transforms write. They mirror api/v1alpha1's well-known keys, which this package may
+// not import (DESIGN §6); a test in the controllers keeps both in step.
+const (
+	LabelManagedBy           = "app.kubernetes.io/managed-by"
+	ManagedByValue           = "dr-syncer"
+	LabelReplication         = "drsyncer.io/replication"
+	AnnotationSource         = "drsyncer.io/source"
+	AnnotationSourceUID      = "drsyncer.io/source-uid"
+	AnnotationSpecHash       = "drsyncer.io/spec-hash"
+	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
+	// NodeSelectorStandby keeps a DaemonSet's pods off every node while the copy is a standby.
+	NodeSelectorStandby = "drsyncer.io/standby"
+)
+
+// Options are everything a transform needs to know about one target.
+type Options struct {
+	// SourceCluster names the source cluster in the drsyncer.io/source annotation.
+	SourceCluster string
+	// Replication is the name of the replication, recorded in the replication label.
+	Replication string
+	// TargetNamespace is the DR namespace of the copy.
+	TargetNamespace string
+
+	Replicas          ReplicasMode
+	FixedReplicas     int32
+	SuspendCronJobs   bool
+	PreserveNodePorts bool
+
+	ImageRegistries   []RegistryRewrite
+	StorageClasses    map[string]string
+	AddLabels         map[string]string
+	RemoveLabels      []string
+	AddAnnotations    map[string]string
+	RemoveAnnotations []string
+	Patches           []Patch
+}
+
+// RegistryRewrite replaces the image prefix From with To.
+type RegistryRewrite struct{ From, To string }
+
+// Patch is one RFC 6902 operation, limited to objects of Kind when Kind is set.
+type Patch struct {
+	Kind  string
+	Op    string
+	Path  string
+	Value json.RawMessage
+}

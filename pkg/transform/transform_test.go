@@ -1,0 +1,202 @@
+package transform
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// standby is the default target: the namespace mapped, workloads at zero, CronJobs suspended.
+var standby = Options{SourceCluster: "source", Replication: "prod", TargetNamespace: "shop-dr", Replicas: ReplicasZero, SuspendCronJobs: true}
+
+func TestGolden(t *testing.T) {
+	with := func(mut func(*Options)) Options {
+		o := standby
+		mut(&o)
+		return o
+	}
+	cases := map[string]Options{
+		"deployment":           with(func(o *Options) { o.ImageRegistries = []RegistryRewrite{{From: "registry.example.com", To: "dr-registry.example.com"}} }),
+		"statefulset":          with(func(o *Options) { o.StorageClasses = map[string]string{"fast-ssd": "dr-ssd"} }),
+		"daemonset":            standby,
+		"cronjob":              standby,
+		"service-clusterip":    standby,
+		"service-headless":     standby,
+		"service-nodeport":     standby,
+		"service-loadbalancer": with(func(o *Options) { o.PreserveNodePorts = true }),
+		"pvc":                  with(func(o *Options) { o.StorageClasses = map[string]string{"gp3": "standard"} }),
+		"secret":               standby,
+		"configmap":            standby,
+		"ingress":              standby,
+		"hpa":                  standby,
+		"custom-resource":      standby,
+		"serviceaccount":       standby,
+		"overrides": with(func(o *Options) {
+			o.Replicas, o.FixedReplicas = ReplicasFixed, 1
+			o.ImageRegistries = []RegistryRewrite{{From: "registry.example.com/", To: "mirror.dr.example.com/cache"}}
+			o.AddLabels = map[string]string{"site": "dr"}
+			o.RemoveLabels = []string{"debug"}
+			o.AddAnnotations = map[string]string{"oncall": "dr-team"}
+			o.RemoveAnnotations = []string{"team"}
+			o.Patches = []Patch{
+				{Kind: "Deployment", Op: "replace", Path: "/spec/template/spec/containers/0/env/0/value", Value: []byte(`"standby"`)},
+				{Kind: "Service", Op: "add", Path: "/spec/never", Value: []byte(`true`)},
+			}
+		}),
+	}
+	dirs, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, ok := cases[d.Name()]; !ok {
+			t.Errorf("testdata/%s has no case", d.Name())
+		}
+	}
+	for name, opts := range cases {
+		t.Run(name, func(t *testing.T) {
+			src := readObject(t, filepath.Join("testdata", name, "input.yaml"))
+			got, err := Desired(src, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotYAML, err := yaml.Marshal(got.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", name, "output.yaml")
+			if *update {
+				if err := os.WriteFile(golden, gotYAML, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./pkg/transform -update)", err)
+			}
+			if string(want) != string(gotYAML) {
+				t.Fatalf("%s differs from the golden file:\n--- want\n%s\n--- got\n%s", name, want, gotYAML)
+			}
+			if got.GetAnnotations()[AnnotationSpecHash] != Hash(got) {
+				t.Fatal("the recorded spec hash is not the hash of the result")
+			}
+			again, _ := Desired(src, opts)
+			if Hash(again) != Hash(got) {
+				t.Fatal("the transform is not deterministic")
+			}
+		})
+	}
+}
+
+func readObject(t testing.TB, path string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{} // decodes numbers as int64, as objects from the API are
+	if err := u.UnmarshalJSON(j); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestDesiredDoesNotModifySource(t *testing.T) {
+	src := readObject(t, "testdata/deployment/input.yaml")
+	before, _ := yaml.Marshal(src.Object)
+	if _, err := Desired(src, standby); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := yaml.Marshal(src.Object)
+	if string(before) != string(after) {
+		t.Fatal("Desired modified its input")
+	}
+}
+
+func TestHashChangesWithSpecOnly(t *testing.T) {
+	src := readObject(t, "testdata/configmap/input.yaml")
+	a, _ := Desired(src, standby)
+	src.SetResourceVersion("999") // runtime noise
+	b, _ := Desired(src, standby)
+	if Hash(a) != Hash(b) {
+		t.Fatal("a resourceVersion change must not change the hash")
+	}
+	_ = unstructured.SetNestedField(src.Object, "red", "data", "color")
+	c, _ := Desired(src, standby)
+	if Hash(a) == Hash(c) {
+		t.Fatal("a data change must change the hash")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"patch path missing", with(standby, func(o *Options) {
+			o.Patches = []Patch{{Op: "replace", Path: "/spec/nothing/here", Value: []byte(`1`)}}
+		}), "patch does not apply"},
+		{"patch changes identity", with(standby, func(o *Options) {
+			o.Patches = []Patch{{Op: "replace", Path: "/metadata/name", Value: []byte(`"other"`)}}
+		}), "changed the identity"},
+		{"unknown replicas mode", with(standby, func(o *Options) { o.Replicas = "Many" }), "unknown replicas mode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Desired(readObject(t, "testdata/deployment/input.yaml"), tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func with(o Options, mut func(*Options)) Options {
+	mut(&o)
+	return o
+}
+
+func FuzzDesired(f *testing.F) {
+	for _, name := range []string{"deployment", "service-loadbalancer", "cronjob"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name, "input.yaml"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "shop-dr", "/spec/x")
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, ns, patchPath string) {
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return
+		}
+		src := &unstructured.Unstructured{}
+		if src.UnmarshalJSON(j) != nil || src.Object["metadata"] == nil {
+			return
+		}
+		opts := standby
+		opts.TargetNamespace = ns
+		opts.Patches = []Patch{{Op: "add", Path: patchPath, Value: []byte(`1`)}}
+		out, err := Desired(src, opts)
+		if err != nil {
+			return
+		}
+		if out.GetNamespace() != ns || out.GetName() != src.GetName() {
+			t.Fatalf("identity changed: %s/%s", out.GetNamespace(), out.GetName())
+		}
+		if _, ok := out.Object["status"]; ok {
+			t.Fatal("status survived")
+		}
+	})
+}
