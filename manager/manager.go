@@ -22,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -31,6 +32,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/certs"
 	"github.com/drsyncer/dr-syncer/config"
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/webhooks"
 )
 
@@ -42,21 +44,29 @@ const (
 
 // Options configure the manager. Flags bind to them in BindFlags.
 type Options struct {
-	Namespace      string
-	ServiceAccount string
-	ServiceName    string
-	MetricsAddr    string
-	SecureMetrics  bool
-	ProbeAddr      string
-	LeaderElect    bool
-	WebhookHost    string
-	WebhookPort    int
-	CertMode       string
-	CertDir        string
-	CertSecretName string
-	WebhookURLHost string
-	LogLevel       int
-	LogDevelopment bool
+	Namespace         string
+	ServiceAccount    string
+	ServiceName       string
+	MetricsAddr       string
+	SecureMetrics     bool
+	ProbeAddr         string
+	LeaderElect       bool
+	WebhookHost       string
+	WebhookPort       int
+	CertMode          string
+	CertDir           string
+	CertSecretName    string
+	WebhookURLHost    string
+	LogLevel          int
+	LogDevelopment    bool
+	SourceClusterName string
+	Kubeconfig        clusters.Policy
+	MaxPruneFraction  float64
+	MinPrune          int
+	Workers           int
+	Concurrency       int
+	// InProcessRestart allows a second manager in the same process (tests restart it).
+	InProcessRestart bool
 }
 
 // BindFlags registers the manager's flags on fs and returns the Options they fill.
@@ -81,6 +91,16 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.WebhookURLHost, "webhook-url-host", "", "Self-signed mode outside a cluster: register the webhooks by URL https://<host>:<port>/... instead of through the Service.")
 	fs.IntVar(&o.LogLevel, "log-level", 0, "Log verbosity: 0 for operators, 2 for more detail, 4+ for developers.")
 	fs.BoolVar(&o.LogDevelopment, "log-development", false, "Human-readable console logs instead of JSON.")
+	fs.StringVar(&o.SourceClusterName, "source-cluster-name", "source", "Name of this (source) cluster in the drsyncer.io/source annotation of DR copies.")
+	fs.BoolVar(&o.Kubeconfig.AllowExec, "allow-kubeconfig-exec", false, "Allow exec credential plugins in RemoteCluster kubeconfigs (they run commands in the controller's pod).")
+	fs.BoolVar(&o.Kubeconfig.AllowAuthProvider, "allow-kubeconfig-auth-provider", false, "Allow auth-provider plugins in RemoteCluster kubeconfigs.")
+	fs.BoolVar(&o.Kubeconfig.AllowFileReferences, "allow-kubeconfig-files", false, "Allow file references (tokenFile, certificate and key paths) in RemoteCluster kubeconfigs.")
+	fs.BoolVar(&o.Kubeconfig.AllowInsecure, "allow-kubeconfig-insecure", false, "Allow insecure-skip-tls-verify in RemoteCluster kubeconfigs.")
+	fs.BoolVar(&o.Kubeconfig.AllowProxy, "allow-kubeconfig-proxy", false, "Allow proxy-url in RemoteCluster kubeconfigs.")
+	fs.Float64Var(&o.MaxPruneFraction, "max-prune-fraction", 0.5, "Mass-delete breaker: the largest share of a target's copies one pass may delete.")
+	fs.IntVar(&o.MinPrune, "min-prune", 10, "A pass may always delete this many orphaned copies, whatever the fraction.")
+	fs.IntVar(&o.Workers, "apply-workers", 16, "Concurrent writes per target.")
+	fs.IntVar(&o.Concurrency, "concurrency", 4, "Replications reconciled at once.")
 	return o
 }
 
@@ -130,6 +150,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		// Every replica must stop serving and writing promptly when it loses the lease.
 		LeaderElectionReleaseOnCancel: true,
 		WebhookServer:                 webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.CertDir}),
+		Controller:                    ctrlconfig.Controller{SkipNameValidation: &o.InProcessRestart},
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Only the controller's own Secrets are ever cached.
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.Namespace: {}}},
@@ -137,6 +158,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if err := setupControllers(mgr, o); err != nil {
+		return nil, err
 	}
 	if err := webhooks.Setup(mgr, webhooks.Options{
 		ControllerNamespace: o.Namespace,

@@ -149,6 +149,13 @@ func (e *Env) ManagerOptions() manager.Options {
 		CertDir:        e.CertDir,
 		CertSecretName: "dr-syncer-webhook-certs",
 		WebhookURLHost: "127.0.0.1",
+		// The source is "source" in every DR copy's drsyncer.io/source annotation.
+		SourceClusterName: "source",
+		MaxPruneFraction:  0.5,
+		MinPrune:          10,
+		Workers:           16,
+		Concurrency:       4,
+		InProcessRestart:  true,
 	}
 }
 

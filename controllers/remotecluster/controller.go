@@ -1,0 +1,175 @@
+// Package remotecluster reconciles RemoteClusters: it reads the kubeconfig Secret, refuses unsafe
+// kubeconfigs, connects the cluster in the shared registry, probes it periodically and reports
+// Ready with a readable reason, the server version and the last probe time.
+package remotecluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+)
+
+// Reconciler reconciles RemoteClusters.
+type Reconciler struct {
+	Client    client.Client
+	Namespace string
+	Policy    clusters.Policy
+	Registry  *clusters.Registry
+	// Now is the clock (time.Now by default).
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=drsyncer.io,resources=remoteclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=drsyncer.io,resources=remoteclusters/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch,namespace=dr-syncer-system
+
+// SetupWithManager registers the controller; a change to a kubeconfig Secret in the controller's
+// namespace reconciles the RemoteClusters that use it.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.RemoteCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clustersUsingSecret)).
+		Named("remotecluster").
+		Complete(r)
+}
+
+func (r *Reconciler) clustersUsingSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	if o.GetNamespace() != r.Namespace {
+		return nil
+	}
+	var list v1alpha1.RemoteClusterList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, rc := range list.Items {
+		if rc.Spec.KubeconfigSecretRef.Name == o.GetName() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: rc.Name}})
+		}
+	}
+	return reqs
+}
+
+// Reconcile connects and probes one RemoteCluster, then requeues after its health-check interval.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	var rc v1alpha1.RemoteCluster
+	if err := r.Client.Get(ctx, req.NamespacedName, &rc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Registry.Disconnect(req.Name)
+			metrics.RemoteClusterUp.DeleteLabelValues(req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := rc.DeepCopy()
+	rc.Spec.Default()
+
+	cond, version := r.connectAndProbe(ctx, &rc)
+	now := metav1.NewTime(r.Now())
+	rc.Status.ObservedGeneration = rc.Generation
+	rc.Status.LastProbeTime = &now
+	if version != "" {
+		rc.Status.ServerVersion = version
+	}
+	cond.ObservedGeneration = rc.Generation
+	if changed := meta.SetStatusCondition(&rc.Status.Conditions, cond); changed {
+		log.Info("remote cluster readiness changed", "ready", cond.Status, "reason", cond.Reason, "message", cond.Message)
+	}
+	up := 0.0
+	if cond.Status == metav1.ConditionTrue {
+		up = 1
+	}
+	metrics.RemoteClusterUp.WithLabelValues(rc.Name).Set(up)
+	if err := r.Client.Status().Patch(ctx, &rc, client.MergeFrom(before)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("failed to update the status of RemoteCluster %s: %w", rc.Name, err)
+	}
+	return ctrl.Result{RequeueAfter: rc.Spec.HealthCheckInterval.Duration}, nil
+}
+
+// connectAndProbe returns the Ready condition and, when the cluster answers, its version.
+func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteCluster) (metav1.Condition, string) {
+	notReady := func(reason, format string, args ...any) metav1.Condition {
+		return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	}
+	ref := rc.Spec.KubeconfigSecretRef
+	var secret corev1.Secret
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: ref.Name}, &secret); err != nil {
+		r.Registry.Disconnect(rc.Name)
+		if apierrors.IsNotFound(err) {
+			return notReady(v1alpha1.ReasonSecretNotFound, "Secret %s/%s does not exist", r.Namespace, ref.Name), ""
+		}
+		return notReady(v1alpha1.ReasonSecretNotFound, "cannot read Secret %s/%s: %v", r.Namespace, ref.Name, err), ""
+	}
+	data, ok := secret.Data[ref.Key]
+	if !ok || len(data) == 0 {
+		r.Registry.Disconnect(rc.Name)
+		return notReady(v1alpha1.ReasonInvalidKubeconfig, "Secret %s/%s has no key %q", r.Namespace, ref.Name, ref.Key), ""
+	}
+	cfg, err := clusters.RESTConfig(data, r.Policy)
+	if err != nil {
+		r.Registry.Disconnect(rc.Name)
+		reason := v1alpha1.ReasonInvalidKubeconfig
+		if errors.Is(err, clusters.ErrRefused) {
+			reason = v1alpha1.ReasonKubeconfigRefused
+		}
+		return notReady(reason, "Secret %s/%s key %q: %v", r.Namespace, ref.Name, ref.Key, err), ""
+	}
+	cfg.QPS, cfg.Burst = float32(rc.Spec.QPS), int(rc.Spec.Burst)
+	sum := sha256.Sum256(append(data, fmt.Sprintf("|%d|%d", rc.Spec.QPS, rc.Spec.Burst)...))
+	cl, err := r.Registry.Connect(ctx, rc.Name, cfg, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return notReady(v1alpha1.ReasonInvalidKubeconfig, "%v", err), ""
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := probe(probeCtx, cl)
+	if err != nil {
+		return notReady(v1alpha1.ReasonUnreachable, "%s does not answer: %v", cfg.Host, err), ""
+	}
+	return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonConnected,
+		Message: fmt.Sprintf("%s answers (Kubernetes %s)", cfg.Host, v)}, v
+}
+
+func probe(ctx context.Context, c *clusters.Cluster) (string, error) {
+	done := make(chan struct{})
+	var version string
+	var err error
+	go func() {
+		defer close(done)
+		info, e := c.Discovery.ServerVersion()
+		if e != nil {
+			err = e
+			return
+		}
+		version = info.GitVersion
+	}()
+	select {
+	case <-done:
+		return version, err
+	case <-ctx.Done():
+		return "", fmt.Errorf("no answer within the probe timeout: %w", ctx.Err())
+	}
+}

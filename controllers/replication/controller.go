@@ -1,0 +1,233 @@
+// Package replication reconciles ClusterReplications and Replications: it resolves the source
+// namespaces, backfills the replication label, computes each object's DR copy, applies it to every
+// target through the mirror engine, prunes orphans, and reports status, events and metrics.
+package replication
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+// Options configure both replication controllers.
+type Options struct {
+	// Namespace is the controller's namespace: never a source.
+	Namespace string
+	// SourceCluster names the source cluster in each DR copy's drsyncer.io/source annotation.
+	SourceCluster string
+	// MaxPruneFraction is the mass-delete breaker: at most this share of a target's copies is
+	// deleted in one pass (at least MinPrune).
+	MaxPruneFraction float64
+	MinPrune         int
+	// Workers bounds concurrent writes per target.
+	Workers int
+	// Concurrency is the number of replications reconciled at once.
+	Concurrency int
+}
+
+// Reconciler reconciles one of the two replication kinds.
+type Reconciler struct {
+	Client    client.Client
+	APIReader client.Reader
+	// SourceCache holds only objects that carry the replication label.
+	SourceCache cache.Cache
+	Registry    *clusters.Registry
+	Recorder    events.EventRecorder
+	Options     Options
+	// Namespaced selects Replication (true) or ClusterReplication (false).
+	Namespaced bool
+	// Now is the clock; tests inject one.
+	Now func() time.Time
+
+	shared *Shared
+	mem    *memory
+}
+
+// memory is what the controller remembers between passes to tell drift from news and to measure
+// propagation lag. Losing it (a restart) only loses precision, never correctness.
+type memory struct {
+	mu sync.Mutex
+	// changedAt is when a source event for an object key was first seen and not yet applied.
+	changedAt map[string]time.Time
+	// synced holds target/kind/namespace/name of copies known to be in sync; a synced copy found
+	// missing was deleted on DR, which is drift.
+	synced map[string]bool
+	// watchingSource holds the kinds whose source informers report to the controllers.
+	watchingSource map[string]bool
+	// lastBackfill is when each replication last labeled objects created before opt-in.
+	lastBackfill map[string]time.Time
+	// knownNamespaces are DR namespaces that exist (cluster/namespace).
+	knownNamespaces map[string]bool
+}
+
+func newMemory() *memory {
+	return &memory{changedAt: map[string]time.Time{}, synced: map[string]bool{}, watchingSource: map[string]bool{},
+		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}}
+}
+
+// Shared is what both controllers share: one memory, one trigger channel per kind.
+type Shared struct {
+	mem                 *memory
+	cluster, namespaced chan event.GenericEvent
+}
+
+// NewShared returns the state shared by the two controllers.
+func NewShared() *Shared {
+	return &Shared{mem: newMemory(), cluster: make(chan event.GenericEvent, 4096), namespaced: make(chan event.GenericEvent, 4096)}
+}
+
+// +kubebuilder:rbac:groups=drsyncer.io,resources=clusterreplications;replications,verbs=get;list;watch
+// +kubebuilder:rbac:groups=drsyncer.io,resources=clusterreplications/status;replications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets;services;serviceaccounts;persistentvolumeclaims,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller; shared connects it with its sibling kind.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	r.shared, r.mem = shared, shared.mem
+	triggers := shared.cluster
+	var obj client.Object = &v1alpha1.ClusterReplication{}
+	name := "clusterreplication"
+	if r.Namespaced {
+		triggers, obj, name = shared.namespaced, &v1alpha1.Replication{}, "replication"
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(obj, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesRawSource(source.Channel(triggers, &handler.EnqueueRequestForObject{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.forNamespace)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Options.Concurrency)}).
+		Named(name).
+		Complete(r)
+}
+
+// forNamespace maps a Namespace change (opt-in, labels) to the replications that may cover it.
+func (r *Reconciler) forNamespace(ctx context.Context, o client.Object) []ctrl.Request {
+	if r.Namespaced {
+		var list v1alpha1.ReplicationList
+		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetName())); err != nil {
+			return nil
+		}
+		reqs := make([]ctrl.Request, 0, len(list.Items))
+		for _, it := range list.Items {
+			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: it.Namespace, Name: it.Name}})
+		}
+		return reqs
+	}
+	var list v1alpha1.ClusterReplicationList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for _, it := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: it.Name}})
+	}
+	return reqs
+}
+
+// trigger enqueues the replications an object (source or DR copy) may belong to.
+func (s *Shared) trigger(replication, sourceNamespace string) {
+	if replication == "" {
+		return
+	}
+	cr := &v1alpha1.ClusterReplication{}
+	cr.Name = replication
+	r := &v1alpha1.Replication{}
+	r.Name, r.Namespace = replication, sourceNamespace
+	// Never block an informer: a full queue means a pass is pending anyway.
+	select {
+	case s.cluster <- event.GenericEvent{Object: cr}:
+	default:
+	}
+	if sourceNamespace != "" {
+		select {
+		case s.namespaced <- event.GenericEvent{Object: r}:
+		default:
+		}
+	}
+}
+
+// OnDREvent is the registry's handler for updates and deletes of managed objects on DR clusters.
+func (s *Shared) OnDREvent(_ string, obj client.Object) {
+	src := obj.GetAnnotations()[transform.AnnotationSource]
+	parts := strings.SplitN(src, "/", 3)
+	ns := ""
+	if len(parts) == 3 {
+		ns = parts[1]
+	}
+	s.trigger(obj.GetLabels()[transform.LabelReplication], ns)
+}
+
+// watchSourceKind makes sure source events of a kind reach the controllers.
+func (r *Reconciler) watchSourceKind(ctx context.Context, key string, inf cache.Informer) error {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	if r.mem.watchingSource[key] {
+		return nil
+	}
+	notify := func(o any) {
+		if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
+		}
+		co, ok := o.(client.Object)
+		if !ok {
+			return
+		}
+		r.mem.mu.Lock()
+		k := objectKey(key, co.GetNamespace(), co.GetName())
+		if _, pending := r.mem.changedAt[k]; !pending {
+			r.mem.changedAt[k] = r.Now()
+		}
+		r.mem.mu.Unlock()
+		r.shared.trigger(co.GetLabels()[v1alpha1.LabelReplication], co.GetNamespace())
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { notify(o) },
+		UpdateFunc: func(_, o any) { notify(o) },
+		DeleteFunc: notify,
+	}); err != nil {
+		return fmt.Errorf("failed to watch source %s: %w", key, err)
+	}
+	r.mem.watchingSource[key] = true
+	return nil
+}
+
+// SourceSelector selects the objects the source cache holds: those carrying the replication label.
+func SourceSelector() labels.Selector { return replicationLabelExists() }
+
+func replicationLabelExists() labels.Selector {
+	req, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.Exists, nil)
+	return labels.NewSelector().Add(*req)
+}
+
+func objectKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }

@@ -1,0 +1,50 @@
+package replication
+
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+)
+
+// cronParser parses the standard 5-field schedules the webhook admits.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// timing is the pure decision of whether a pass writes now and when the next one is due.
+type timing struct {
+	// Run says a pass runs now.
+	Run bool
+	// Next is when the controller should look again (zero: only on a change).
+	Next time.Time
+	// Reason explains a pass that does not run, for status and logs.
+	Reason string
+}
+
+// decideTiming applies the mode: Continuous always runs (and re-runs every drift interval);
+// Scheduled runs when the schedule has come due since the last pass; Manual runs once per new
+// request annotation value.
+func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus, requested string, now time.Time) timing {
+	switch spec.Mode {
+	case v1alpha1.ModeScheduled:
+		sched, err := cronParser.Parse(spec.Schedule)
+		if err != nil {
+			return timing{Reason: "invalid schedule: " + err.Error()}
+		}
+		if st.LastSyncTime == nil {
+			return timing{Run: true, Next: sched.Next(now)}
+		}
+		due := sched.Next(st.LastSyncTime.Time)
+		if !now.Before(due) {
+			return timing{Run: true, Next: sched.Next(now)}
+		}
+		return timing{Next: due, Reason: "waiting for the next scheduled pass"}
+	case v1alpha1.ModeManual:
+		if requested != "" && requested != st.LastHandledSyncRequest {
+			return timing{Run: true}
+		}
+		return timing{Reason: "waiting for a new " + v1alpha1.AnnotationSyncRequestedAt + " value"}
+	default:
+		return timing{Run: true, Next: now.Add(spec.Drift.Interval.Duration)}
+	}
+}

@@ -1,0 +1,288 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+// Reconcile runs one pass: fetch → decide timing → resolve sources → backfill labels → gather the
+// desired objects → sync every target in parallel → status. The status patch is deferred so that
+// every exit path reports.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+	s, err := r.fetch(ctx, req)
+	if s == nil || err != nil {
+		return ctrl.Result{}, err
+	}
+	before := s.copy()
+	s.spec.Default()
+	now := r.Now()
+	defer func() {
+		s.status.ObservedGeneration = s.obj.GetGeneration()
+		if err := r.Client.Status().Patch(ctx, s.obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+			reterr = fmt.Errorf("failed to update the status of %s: %w", s.ref, err)
+		}
+	}()
+
+	if s.spec.Suspend {
+		setSuspended(s)
+		return ctrl.Result{}, nil
+	}
+	timing := decideTiming(s.spec, s.status, s.requested(), now)
+	if !timing.Run {
+		setWaiting(s, timing)
+		return requeueAt(timing.Next, now), nil
+	}
+	start := time.Now()
+	sources, err := r.sourceNamespaces(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.backfill(ctx, s, sources, now)
+	desired, gatherProblems := r.gather(ctx, s, sources)
+
+	results := make([]targetResult, len(s.spec.Targets))
+	var wg sync.WaitGroup
+	for i, t := range s.spec.Targets {
+		wg.Go(func() { results[i] = r.syncTarget(ctx, s, t, sources, desired) }) // one target never blocks another
+	}
+	wg.Wait()
+	r.forgetApplied(desired)
+	metrics.PassDuration.WithLabelValues(s.ref).Observe(time.Since(start).Seconds())
+
+	failed := r.report(ctx, s, results, gatherProblems, timing, now)
+	if failed {
+		// Retried with the controller's exponential backoff; the status already says why.
+		return ctrl.Result{}, fmt.Errorf("pass of %s did not complete on every target", s.ref)
+	}
+	return requeueAt(timing.Next, now), nil
+}
+
+func requeueAt(next, now time.Time) ctrl.Result {
+	if next.IsZero() {
+		return ctrl.Result{}
+	}
+	return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Second)}
+}
+
+// sourceNamespaces resolves the namespaces a replication covers; never system namespaces or the
+// controller's own.
+func (r *Reconciler) sourceNamespaces(ctx context.Context, s *subject) ([]string, error) {
+	if s.namespaced() {
+		ns := s.obj.GetNamespace()
+		if scope.IsSystemNamespace(ns) || ns == r.Options.Namespace {
+			return nil, nil
+		}
+		return []string{ns}, nil
+	}
+	var list corev1.NamespaceList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("failed to list namespaces: %w", err)
+	}
+	out := scope.SourceNamespaces(s.name(), s.selector, list.Items)
+	return slices.DeleteFunc(out, func(ns string) bool { return ns == r.Options.Namespace }), nil
+}
+
+// kindsOf resolves the kinds of a replication to versioned kinds the source serves.
+func (r *Reconciler) kindsOf(s *subject) ([]schema.GroupVersionKind, []problem) {
+	var out []schema.GroupVersionKind
+	var problems []problem
+	for _, gk := range scope.Kinds(s.spec.Resources) {
+		m, err := r.Client.RESTMapper().RESTMapping(gk)
+		if err != nil {
+			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: fmt.Sprintf("kind %s is not served by the source cluster: %v", gk, err)})
+			continue
+		}
+		out = append(out, m.GroupVersionKind)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return mirror.Rank(out[i].GroupKind()) < mirror.Rank(out[j].GroupKind()) })
+	return out, problems
+}
+
+// gathered are the source objects in scope, by kind, in apply order.
+type gathered struct {
+	kinds   []schema.GroupVersionKind
+	objects map[schema.GroupVersionKind][]*unstructured.Unstructured
+}
+
+// gather reads the labeled source objects of every kind in scope from the source cache.
+func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (gathered, []problem) {
+	kinds, problems := r.kindsOf(s)
+	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]*unstructured.Unstructured{}}
+	sel := replicationLabelExists()
+	if s.spec.Resources.Selector != nil {
+		extra, err := metav1.LabelSelectorAsSelector(s.spec.Resources.Selector)
+		if err != nil {
+			return g, append(problems, problem{reason: "Failed", message: "invalid resources.selector: " + err.Error()})
+		}
+		reqs, _ := extra.Requirements()
+		sel = sel.Add(reqs...)
+	}
+	for _, gvk := range kinds {
+		probe := &unstructured.Unstructured{}
+		probe.SetGroupVersionKind(gvk)
+		inf, err := r.SourceCache.GetInformer(ctx, probe)
+		if err != nil {
+			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: fmt.Sprintf("cannot watch %s on the source: %v", gvk.Kind, err)})
+			continue
+		}
+		if err := r.watchSourceKind(ctx, gvk.GroupKind().String(), inf); err != nil {
+			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: err.Error()})
+		}
+		for _, ns := range sources {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := r.SourceCache.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+				problems = append(problems, problem{kind: gvk.Kind, namespace: ns, reason: "Failed", message: fmt.Sprintf("cannot list %s: %v", gvk.Kind, err)})
+				continue
+			}
+			for i := range list.Items {
+				obj := &list.Items[i]
+				secretType, _, _ := unstructured.NestedString(obj.Object, "type")
+				if scope.SkipReason(gvk.GroupKind(), obj, secretType, s.spec.Resources.IncludeHelmReleases) == "" {
+					g.objects[gvk] = append(g.objects[gvk], obj)
+				}
+			}
+		}
+	}
+	return g, problems
+}
+
+// backfill labels what the webhook missed (objects created before the opt-in or while it was down),
+// once per drift interval: the labeled objects then reach the source cache and the next pass.
+func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string, now time.Time) {
+	r.mem.mu.Lock()
+	last, done := r.mem.lastBackfill[s.ref]
+	due := !done || now.Sub(last) >= s.spec.Drift.Interval.Duration
+	if due {
+		r.mem.lastBackfill[s.ref] = now
+	}
+	r.mem.mu.Unlock()
+	if !due {
+		return
+	}
+	log := logf.FromContext(ctx)
+	unlabeled, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.DoesNotExist, nil)
+	sel := labels.NewSelector().Add(*unlabeled)
+	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, v1alpha1.LabelReplication, s.name()))
+	kinds, _ := r.kindsOf(s)
+	labeled := 0
+	for _, ns := range sources {
+		if !s.namespaced() {
+			var nsObj corev1.Namespace
+			if err := r.Client.Get(ctx, client.ObjectKey{Name: ns}, &nsObj); err == nil &&
+				nsObj.Annotations[v1alpha1.AnnotationReplicate] == s.name() && nsObj.Labels[v1alpha1.LabelReplication] != s.name() {
+				if err := r.Client.Patch(ctx, &nsObj, patch); err != nil {
+					log.Error(err, "failed to label namespace", "namespace", ns)
+				}
+			}
+		}
+		for _, gvk := range kinds {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := r.APIReader.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+				log.V(1).Info("cannot list unlabeled objects", "kind", gvk.Kind, "namespace", ns, "error", err.Error())
+				continue
+			}
+			for i := range list.Items {
+				obj := &list.Items[i]
+				secretType, _, _ := unstructured.NestedString(obj.Object, "type")
+				if scope.SkipReason(gvk.GroupKind(), obj, secretType, s.spec.Resources.IncludeHelmReleases) != "" {
+					continue
+				}
+				if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+					log.Error(err, "failed to label object", "kind", gvk.Kind, "object", client.ObjectKeyFromObject(obj))
+					continue
+				}
+				labeled++
+			}
+		}
+	}
+	if labeled > 0 {
+		log.Info("labeled objects the webhook missed", "replication", s.ref, "count", labeled)
+	}
+}
+
+// transformOptions are the transform settings of one target.
+func (r *Reconciler) transformOptions(s *subject, t v1alpha1.Target, destNS string) transform.Options {
+	o := transform.Options{
+		SourceCluster: r.Options.SourceCluster, Replication: s.name(), TargetNamespace: destNS,
+		Replicas: transform.ReplicasZero, SuspendCronJobs: *s.spec.Workloads.SuspendCronJobs,
+	}
+	switch rep := s.spec.Workloads.Replicas; {
+	case rep.Type == intstr.Int:
+		o.Replicas, o.FixedReplicas = transform.ReplicasFixed, rep.IntVal
+	case rep.StrVal == v1alpha1.ReplicasPreserve:
+		o.Replicas = transform.ReplicasPreserve
+	}
+	if tr := t.Transforms; tr != nil {
+		o.PreserveNodePorts = tr.PreserveNodePorts
+		o.StorageClasses, o.AddLabels, o.AddAnnotations = tr.StorageClasses, tr.AddLabels, tr.AddAnnotations
+		o.RemoveLabels, o.RemoveAnnotations = tr.RemoveLabels, tr.RemoveAnnotations
+		for _, ir := range tr.ImageRegistries {
+			o.ImageRegistries = append(o.ImageRegistries, transform.RegistryRewrite{From: ir.From, To: ir.To})
+		}
+		for _, p := range tr.Patches {
+			tp := transform.Patch{Kind: p.Kind, Op: p.Op, Path: p.Path}
+			if p.Value != nil {
+				tp.Value = p.Value.Raw
+			}
+			o.Patches = append(o.Patches, tp)
+		}
+	}
+	return o
+}
+
+// forgetApplied clears the pending change times of the objects this pass handled.
+func (r *Reconciler) forgetApplied(g gathered) {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	for gvk, objs := range g.objects {
+		for _, o := range objs {
+			delete(r.mem.changedAt, objectKey(gvk.GroupKind().String(), o.GetNamespace(), o.GetName()))
+		}
+	}
+}
+
+// destNamespaces renders the DR namespace of every source namespace for a target.
+func (r *Reconciler) destNamespaces(t v1alpha1.Target, sources []string) (map[string]string, []problem) {
+	out := map[string]string{}
+	var problems []problem
+	for _, src := range sources {
+		dest, err := nstemplate.Render(t.Namespace, src)
+		if err == nil {
+			if why := nstemplate.Forbidden(dest, r.Options.Namespace); why != "" {
+				err = fmt.Errorf("DR namespace %s", why)
+			}
+		}
+		if err != nil {
+			problems = append(problems, problem{kind: "Namespace", namespace: src, name: src, reason: "Failed", message: err.Error()})
+			continue
+		}
+		out[src] = dest
+	}
+	return out, problems
+}

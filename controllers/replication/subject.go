@@ -1,0 +1,47 @@
+package replication
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+)
+
+// subject is either replication kind, seen through what a pass needs.
+type subject struct {
+	obj      client.Object
+	spec     *v1alpha1.ReplicationSpec
+	status   *v1alpha1.ReplicationStatus
+	selector *metav1.LabelSelector // ClusterReplication's namespaceSelector
+	// ref names the replication in metrics and logs: "prod" or "shop/app".
+	ref string
+}
+
+func (s *subject) name() string     { return s.obj.GetName() }
+func (s *subject) namespaced() bool { return s.obj.GetNamespace() != "" }
+func (s *subject) requested() string {
+	return s.obj.GetAnnotations()[v1alpha1.AnnotationSyncRequestedAt]
+}
+func (s *subject) copy() client.Object { return s.obj.DeepCopyObject().(client.Object) }
+
+// fetch reads the replication of req, or returns nil when it is gone.
+func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, error) {
+	if r.Namespaced {
+		var o v1alpha1.Replication
+		if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
+			return nil, client.IgnoreNotFound(err)
+		}
+		return &subject{obj: &o, spec: &o.Spec, status: &o.Status, ref: o.Namespace + "/" + o.Name}, nil
+	}
+	if req.Namespace != "" {
+		return nil, nil // a trigger meant for the namespaced kind
+	}
+	var o v1alpha1.ClusterReplication
+	if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return &subject{obj: &o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector, ref: o.Name}, nil
+}

@@ -1,0 +1,318 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+// problem is one object (or kind, or namespace) that failed, conflicted or drifted.
+type problem struct {
+	kind, namespace, name, reason, message string
+}
+
+// targetResult is the outcome of one pass to one target.
+type targetResult struct {
+	cluster    string
+	namespaces []string
+	// unavailable says the whole target could not be written, and why.
+	unavailable string
+	counts      map[mirror.Action]int
+	drifted     int
+	problems    []problem
+	stalled     string
+}
+
+func (tr *targetResult) add(c mirror.Change) {
+	tr.counts[c.Action]++
+	switch c.Action {
+	case mirror.ActionFailed:
+		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Failed", message: oneLine(c.Err)})
+	case mirror.ActionConflict:
+		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Conflict",
+			message: "exists on the DR cluster and is not managed by dr-syncer (conflictPolicy Skip)"})
+	case mirror.ActionCorrect, mirror.ActionReportDrift:
+		tr.drifted++
+		msg := "changed on the DR cluster; corrected"
+		if c.Action == mirror.ActionReportDrift {
+			msg = "changed on the DR cluster; reported only (drift policy Report)"
+		}
+		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Drifted", message: msg})
+	}
+}
+
+// syncTarget applies the desired objects to one target and prunes its orphans.
+func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Target, sources []string, g gathered) targetResult {
+	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}}
+	cl, why := r.connected(ctx, t.Cluster)
+	if cl == nil {
+		res.unavailable = why
+		return res
+	}
+	dests, problems := r.destNamespaces(t, sources)
+	res.problems = append(res.problems, problems...)
+	for _, src := range sources {
+		dest, ok := dests[src]
+		if !ok {
+			continue
+		}
+		if err := r.ensureNamespace(ctx, cl, dest, s.name()); err != nil {
+			res.unavailable = fmt.Sprintf("cannot create DR namespace %s: %s", dest, oneLine(err))
+			return res
+		}
+		res.namespaces = append(res.namespaces, dest)
+	}
+	engine := &mirror.Engine{Client: cl.Client}
+	policy := mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt}
+	var orphans []*unstructured.Unstructured
+	managed := 0
+	for _, gvk := range g.kinds {
+		objs := g.objects[gvk]
+		if err := cl.Watch(ctx, gvk); err != nil {
+			for _, o := range objs {
+				res.add(mirror.Change{GroupKind: gvk.GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionFailed,
+					Err: fmt.Errorf("%s is not served by cluster %s (is its CRD installed there?)", gvk.Kind, t.Cluster)})
+			}
+			continue
+		}
+		live, err := r.liveCopies(ctx, cl, gvk, s.name(), res.namespaces)
+		if err != nil {
+			res.unavailable = fmt.Sprintf("cannot read %s copies: %s", gvk.Kind, oneLine(err))
+			return res
+		}
+		managed += len(live)
+		changes := r.applyKind(ctx, s, t, engine, policy, gvk, objs, dests, live)
+		for _, c := range changes {
+			res.add(c)
+			r.count(s, t.Cluster, c)
+		}
+		// What is left in live has no source object any more.
+		for _, o := range live {
+			if strings.HasPrefix(o.GetAnnotations()[transform.AnnotationSource], r.Options.SourceCluster+"/") {
+				orphans = append(orphans, o)
+			}
+		}
+	}
+	r.prune(ctx, s, t, engine, orphans, managed, &res)
+	if res.counts[mirror.ActionFailed] == 0 {
+		metrics.LastSyncTimestamp.WithLabelValues(s.ref, t.Cluster).SetToCurrentTime()
+	}
+	return res
+}
+
+// connected returns the target's client when its RemoteCluster is Ready, or why not.
+func (r *Reconciler) connected(ctx context.Context, name string) (*clusters.Cluster, string) {
+	var rc v1alpha1.RemoteCluster
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("RemoteCluster %q does not exist", name)
+		}
+		return nil, fmt.Sprintf("cannot read RemoteCluster %q: %v", name, err)
+	}
+	if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+		msg := "not probed yet"
+		if c != nil {
+			msg = c.Message
+		}
+		return nil, fmt.Sprintf("RemoteCluster %q is not ready: %s", name, msg)
+	}
+	cl, ok := r.Registry.Get(name)
+	if !ok {
+		return nil, fmt.Sprintf("RemoteCluster %q is not connected yet", name)
+	}
+	return cl, ""
+}
+
+var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
+
+// ensureNamespace creates the DR namespace once; an existing namespace is used as it is.
+func (r *Reconciler) ensureNamespace(ctx context.Context, cl *clusters.Cluster, name, replication string) error {
+	key := cl.Name + "/" + name
+	r.mem.mu.Lock()
+	known := r.mem.knownNamespaces[key]
+	r.mem.mu.Unlock()
+	if known {
+		return nil
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		transform.LabelManagedBy: transform.ManagedByValue, transform.LabelReplication: replication}}}
+	if err := cl.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	r.mem.mu.Lock()
+	r.mem.knownNamespaces[key] = true
+	r.mem.mu.Unlock()
+	return nil
+}
+
+// liveCopies lists a replication's managed copies of a kind in the DR namespaces, keyed by
+// namespace/name. A cluster that does not answer fails the list within a bounded time.
+func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind, replication string, namespaces []string) (map[string]*unstructured.Unstructured, error) {
+	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	out := map[string]*unstructured.Unstructured{}
+	for _, ns := range namespaces {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{transform.LabelReplication: replication}); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			out[ns+"/"+list.Items[i].GetName()] = &list.Items[i]
+		}
+	}
+	return out, nil
+}
+
+// applyKind transforms and applies the objects of one kind with bounded concurrency. Each desired
+// object's key is removed from live, so what remains are orphans.
+func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, policy mirror.Policy,
+	gvk schema.GroupVersionKind, objs []*unstructured.Unstructured, dests map[string]string, live map[string]*unstructured.Unstructured) []mirror.Change {
+	type job struct {
+		desired, live *unstructured.Unstructured
+		src           *unstructured.Unstructured
+		syncedKey     string
+		recreate      bool // the copy was deleted on DR: drift
+	}
+	changes := make([]mirror.Change, 0, len(objs))
+	var jobs []job
+	for _, o := range objs {
+		dest, ok := dests[o.GetNamespace()]
+		if !ok {
+			continue
+		}
+		desired, err := transform.Desired(o, r.transformOptions(s, t, dest))
+		if err != nil {
+			changes = append(changes, mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed,
+				Err: fmt.Errorf("transform failed: %w", err)})
+			continue
+		}
+		key := dest + "/" + o.GetName()
+		l := live[key]
+		delete(live, key)
+		syncedKey := t.Cluster + "/" + gvk.GroupKind().String() + "/" + key
+		recreate := l == nil && r.wasSynced(syncedKey)
+		if recreate && policy.Drift != mirror.DriftCorrect {
+			c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionReportDrift}
+			if policy.Drift == mirror.DriftIgnore {
+				c.Action = mirror.ActionUnchanged
+			}
+			r.afterApply(s, t.Cluster, gvk, o, syncedKey, c)
+			changes = append(changes, c)
+			continue
+		}
+		jobs = append(jobs, job{desired: desired, live: l, src: o, syncedKey: syncedKey, recreate: recreate})
+	}
+	workers := max(1, r.Options.Workers)
+	sem := make(chan struct{}, workers)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c := engine.Apply(ctx, j.desired, j.live, policy)
+			if j.recreate && c.Action == mirror.ActionCreate {
+				c.Action = mirror.ActionCorrect
+			}
+			r.afterApply(s, t.Cluster, gvk, j.src, j.syncedKey, c)
+			mu.Lock()
+			changes = append(changes, c)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return changes
+}
+
+func (r *Reconciler) wasSynced(key string) bool {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	return r.mem.synced[key]
+}
+
+// afterApply records what a change means for drift tracking and propagation lag.
+func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVersionKind, src *unstructured.Unstructured, syncedKey string, c mirror.Change) {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	switch c.Action {
+	case mirror.ActionCreate, mirror.ActionUpdate, mirror.ActionCorrect, mirror.ActionAdopt, mirror.ActionUnchanged, mirror.ActionReportDrift:
+		r.mem.synced[syncedKey] = true
+	default:
+		delete(r.mem.synced, syncedKey)
+	}
+	if c.Action == mirror.ActionCreate || c.Action == mirror.ActionUpdate {
+		if at, ok := r.mem.changedAt[objectKey(gvk.GroupKind().String(), src.GetNamespace(), src.GetName())]; ok {
+			metrics.PropagationLag.WithLabelValues(s.ref, cluster).Observe(r.Now().Sub(at).Seconds())
+		}
+	}
+	if c.Action == mirror.ActionCorrect || c.Action == mirror.ActionReportDrift {
+		metrics.DriftDetected.WithLabelValues(s.ref, cluster, gvk.Kind).Inc()
+		if c.Action == mirror.ActionCorrect {
+			metrics.DriftCorrected.WithLabelValues(s.ref, cluster, gvk.Kind).Inc()
+		}
+	}
+}
+
+// prune deletes orphaned copies under deletionPolicy Delete, unless the mass-delete breaker trips.
+func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, orphans []*unstructured.Unstructured, managed int, res *targetResult) {
+	if len(orphans) == 0 {
+		return
+	}
+	retain := func() {
+		for _, o := range orphans {
+			c := mirror.Change{GroupKind: o.GroupVersionKind().GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionRetain}
+			res.add(c)
+			r.count(s, t.Cluster, c)
+		}
+	}
+	if s.spec.DeletionPolicy != v1alpha1.DeletionDelete {
+		retain()
+		return
+	}
+	if !mirror.PruneAllowed(len(orphans), managed, r.Options.MaxPruneFraction, r.Options.MinPrune) {
+		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source; more than the mass-delete limit (%.0f%%), so none were deleted: check the source, then delete them by hand or raise the limit",
+			len(orphans), managed, t.Cluster, 100*r.Options.MaxPruneFraction)
+		retain()
+		return
+	}
+	for _, o := range orphans {
+		c := engine.Delete(ctx, o)
+		res.add(c)
+		r.count(s, t.Cluster, c)
+		r.mem.mu.Lock()
+		delete(r.mem.synced, t.Cluster+"/"+o.GroupVersionKind().GroupKind().String()+"/"+o.GetNamespace()+"/"+o.GetName())
+		r.mem.mu.Unlock()
+	}
+}
+
+func (r *Reconciler) count(s *subject, cluster string, c mirror.Change) {
+	metrics.MirrorActions.WithLabelValues(s.ref, cluster, c.GroupKind.Kind, string(c.Action)).Inc()
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if len(msg) > 300 {
+		msg = msg[:297] + "..."
+	}
+	return msg
+}

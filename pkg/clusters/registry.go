@@ -1,0 +1,178 @@
+package clusters
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+// Cluster is a connected DR cluster: a client for writes and a cache that holds only the objects
+// dr-syncer manages there (managedFields stripped), so that an edit or delete on DR is seen at once.
+type Cluster struct {
+	Name   string
+	Client client.Client
+	Cache  cache.Cache
+	// Discovery answers the health probe.
+	Discovery discovery.DiscoveryInterface
+
+	fingerprint string
+	cancel      context.CancelFunc
+	onEvent     func(cluster string, obj client.Object)
+
+	mu       sync.Mutex
+	watching map[schema.GroupVersionKind]bool
+}
+
+// Watch makes sure the cache has an informer for gvk that reports every event to the registry's
+// handler. It fails fast when the kind does not exist on the cluster (a missing CRD).
+func (c *Cluster) Watch(ctx context.Context, gvk schema.GroupVersionKind) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watching[gvk] {
+		return nil
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	inf, err := c.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("cannot watch %s on cluster %s: %w", gvk.Kind, c.Name, err)
+	}
+	if c.onEvent != nil {
+		notify := func(o any) {
+			if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			if co, ok := o.(client.Object); ok {
+				c.onEvent(c.Name, co)
+			}
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			UpdateFunc: func(_, o any) { notify(o) },
+			DeleteFunc: notify,
+		}); err != nil {
+			return err
+		}
+	}
+	c.watching[gvk] = true
+	return nil
+}
+
+// Registry holds the connected DR clusters by RemoteCluster name.
+type Registry struct {
+	scheme  *runtime.Scheme
+	onEvent func(cluster string, obj client.Object)
+
+	mu       sync.RWMutex
+	clusters map[string]*Cluster
+}
+
+// NewRegistry returns an empty registry; onEvent (may be nil) is called for every update or
+// delete of a managed object on any DR cluster.
+func NewRegistry(scheme *runtime.Scheme, onEvent func(cluster string, obj client.Object)) *Registry {
+	return &Registry{scheme: scheme, onEvent: onEvent, clusters: map[string]*Cluster{}}
+}
+
+// SetEventHandler sets the DR event handler for clusters connected from now on.
+func (r *Registry) SetEventHandler(onEvent func(cluster string, obj client.Object)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onEvent = onEvent
+}
+
+// Get returns a connected cluster.
+func (r *Registry) Get(name string) (*Cluster, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.clusters[name]
+	return c, ok
+}
+
+// Connect returns the cluster for name, building a new client and cache when there is none or
+// when fingerprint (of the kubeconfig and rate limits) changed, so a new Secret takes effect
+// without a restart. ctx bounds the cache's life.
+func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, fingerprint string) (*Cluster, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clusters[name]; ok {
+		if c.fingerprint == fingerprint {
+			return c, nil
+		}
+		c.cancel()
+		delete(r.clusters, name)
+		logf.FromContext(ctx).Info("reconnecting to DR cluster: its kubeconfig or limits changed", "cluster", name)
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build an HTTP client for cluster %s: %w", name, err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a REST mapper for cluster %s: %w", name, err)
+	}
+	managed := labels.SelectorFromSet(labels.Set{transform.LabelManagedBy: transform.ManagedByValue})
+	ca, err := cache.New(cfg, cache.Options{
+		HTTPClient: httpClient, Scheme: r.scheme, Mapper: mapper,
+		DefaultLabelSelector: managed,
+		DefaultTransform:     cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a cache for cluster %s: %w", name, err)
+	}
+	cl, err := client.New(cfg, client.Options{HTTPClient: httpClient, Scheme: r.scheme, Mapper: mapper})
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a client for cluster %s: %w", name, err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a discovery client for cluster %s: %w", name, err)
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c := &Cluster{Name: name, Client: cl, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
+		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}}
+	go func() {
+		if err := ca.Start(cctx); err != nil {
+			logf.FromContext(ctx).Error(err, "DR cache stopped", "cluster", name)
+		}
+	}()
+	r.clusters[name] = c
+	return c, nil
+}
+
+// Disconnect stops and forgets a cluster (its RemoteCluster was deleted or its Secret broke).
+func (r *Registry) Disconnect(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clusters[name]; ok {
+		c.cancel()
+		delete(r.clusters, name)
+	}
+}
+
+// Stop disconnects every cluster.
+func (r *Registry) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, c := range r.clusters {
+		c.cancel()
+		delete(r.clusters, name)
+	}
+}

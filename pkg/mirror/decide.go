@@ -1,0 +1,84 @@
+// Package mirror is the apply engine: it decides, per object, what a DR copy needs (pure), writes
+// with server-side apply as field manager "dr-syncer", prunes orphans behind a mass-delete breaker,
+// and reports everything as a change set. It knows nothing of dr-syncer's API types.
+package mirror
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+// Action is what happened, or is to happen, to one DR object.
+type Action string
+
+const (
+	ActionCreate      Action = "Create"      // absent on DR: created
+	ActionUpdate      Action = "Update"      // the source changed: re-applied
+	ActionCorrect     Action = "Correct"     // drifted on DR: re-applied
+	ActionReportDrift Action = "ReportDrift" // drifted on DR: reported only
+	ActionUnchanged   Action = "Unchanged"   // equal: no write
+	ActionConflict    Action = "Conflict"    // an object dr-syncer does not own: left alone
+	ActionAdopt       Action = "Adopt"       // an object dr-syncer does not own: taken over
+	ActionDelete      Action = "Delete"      // orphan deleted
+	ActionRetain      Action = "Retain"      // orphan kept (deletionPolicy Retain or the breaker)
+	ActionFailed      Action = "Failed"      // the write failed
+)
+
+// Writes reports whether the action writes to the DR cluster.
+func (a Action) Writes() bool {
+	switch a {
+	case ActionCreate, ActionUpdate, ActionCorrect, ActionAdopt:
+		return true
+	}
+	return false
+}
+
+// DriftPolicy says what happens to a DR copy that differs from its desired state.
+type DriftPolicy string
+
+const (
+	DriftCorrect DriftPolicy = "Correct"
+	DriftReport  DriftPolicy = "Report"
+	DriftIgnore  DriftPolicy = "Ignore"
+)
+
+// Policy is what Decide needs from a replication's spec.
+type Policy struct {
+	Drift DriftPolicy
+	// Adopt takes over DR objects dr-syncer did not create (conflictPolicy Adopt).
+	Adopt bool
+}
+
+// Decide says what the DR copy needs: desired is the transformed source object (with its spec
+// hash), live the DR object or nil.
+func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
+	if live == nil {
+		return ActionCreate
+	}
+	if !Owns(live, desired) {
+		if p.Adopt {
+			return ActionAdopt
+		}
+		return ActionConflict
+	}
+	if live.GetAnnotations()[transform.AnnotationSpecHash] != desired.GetAnnotations()[transform.AnnotationSpecHash] {
+		return ActionUpdate
+	}
+	if Matches(desired.Object, live.Object) {
+		return ActionUnchanged
+	}
+	switch p.Drift {
+	case DriftReport:
+		return ActionReportDrift
+	case DriftIgnore:
+		return ActionUnchanged
+	}
+	return ActionCorrect
+}
+
+// Owns reports whether live is dr-syncer's copy of the same source object as desired.
+func Owns(live, desired *unstructured.Unstructured) bool {
+	return live.GetLabels()[transform.LabelManagedBy] == transform.ManagedByValue &&
+		live.GetAnnotations()[transform.AnnotationSource] == desired.GetAnnotations()[transform.AnnotationSource]
+}

@@ -1,0 +1,93 @@
+package mirror
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+func cm(source, hash, color string, managed bool) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "app", "namespace": "shop-dr"},
+		"data":     map[string]any{"color": color},
+	}}
+	if managed {
+		u.SetLabels(map[string]string{transform.LabelManagedBy: transform.ManagedByValue})
+	}
+	u.SetAnnotations(map[string]string{transform.AnnotationSource: source, transform.AnnotationSpecHash: hash})
+	return u
+}
+
+func TestDecide(t *testing.T) {
+	desired := cm("src/shop/app", "h1", "blue", true)
+	withExtra := cm("src/shop/app", "h1", "blue", true)
+	withExtra.Object["data"].(map[string]any)["added-by-someone"] = "x" // extra fields are not ours
+	tests := []struct {
+		name   string
+		live   *unstructured.Unstructured
+		policy Policy
+		want   Action
+	}{
+		{"absent", nil, Policy{Drift: DriftCorrect}, ActionCreate},
+		{"equal", cm("src/shop/app", "h1", "blue", true), Policy{Drift: DriftCorrect}, ActionUnchanged},
+		{"extra live fields", withExtra, Policy{Drift: DriftCorrect}, ActionUnchanged},
+		{"source changed", cm("src/shop/app", "h0", "red", true), Policy{Drift: DriftCorrect}, ActionUpdate},
+		{"drift corrected", cm("src/shop/app", "h1", "red", true), Policy{Drift: DriftCorrect}, ActionCorrect},
+		{"drift reported", cm("src/shop/app", "h1", "red", true), Policy{Drift: DriftReport}, ActionReportDrift},
+		{"drift ignored", cm("src/shop/app", "h1", "red", true), Policy{Drift: DriftIgnore}, ActionUnchanged},
+		{"unmanaged skipped", cm("", "", "red", false), Policy{Drift: DriftCorrect}, ActionConflict},
+		{"unmanaged adopted", cm("", "", "red", false), Policy{Drift: DriftCorrect, Adopt: true}, ActionAdopt},
+		{"managed for another source", cm("src/other/app", "h1", "blue", true), Policy{Drift: DriftCorrect}, ActionConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(desired, tt.live, tt.policy); got != tt.want {
+				t.Fatalf("Decide() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatches(t *testing.T) {
+	tests := []struct {
+		name          string
+		desired, live any
+		want          bool
+	}{
+		{"int vs float", map[string]any{"n": int64(3)}, map[string]any{"n": float64(3)}, true},
+		{"different numbers", map[string]any{"n": int64(3)}, map[string]any{"n": int64(4)}, false},
+		{"quantities normalized", map[string]any{"cpu": "1000m"}, map[string]any{"cpu": "1"}, true},
+		{"different quantities", map[string]any{"mem": "1Gi"}, map[string]any{"mem": "1G"}, false},
+		{"missing field", map[string]any{"a": "x"}, map[string]any{}, false},
+		{"empty desired map missing live", map[string]any{"a": map[string]any{}}, map[string]any{}, true},
+		{"list with defaults added", map[string]any{"c": []any{map[string]any{"name": "a"}}},
+			map[string]any{"c": []any{map[string]any{"name": "a", "terminationMessagePath": "/dev/termination-log"}}}, true},
+		{"list length differs", map[string]any{"c": []any{"a"}}, map[string]any{"c": []any{"a", "b"}}, false},
+		{"bool differs", map[string]any{"suspend": true}, map[string]any{"suspend": false}, false},
+		{"type differs", map[string]any{"x": "1"}, map[string]any{"x": int64(1)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Matches(tt.desired, tt.live); got != tt.want {
+				t.Fatalf("Matches() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPruneAllowed(t *testing.T) {
+	tests := []struct {
+		orphans, managed int
+		want             bool
+	}{
+		{0, 100, true}, {5, 100, true}, {10, 100, true}, {11, 100, false}, {3, 3, true}, {100, 100, false},
+	}
+	for _, tt := range tests {
+		if got := PruneAllowed(tt.orphans, tt.managed, 0.1, 5); got != tt.want {
+			t.Errorf("PruneAllowed(%d, %d) = %v, want %v", tt.orphans, tt.managed, got, tt.want)
+		}
+	}
+}
