@@ -11,7 +11,10 @@ import (
 
 func TestDecideTiming(t *testing.T) {
 	now := time.Date(2026, 3, 1, 10, 7, 0, 0, time.UTC)
-	at := func(h, m int) *metav1.Time { t := metav1.NewTime(time.Date(2026, 3, 1, h, m, 0, 0, time.UTC)); return &t }
+	at := func(h, m int) *metav1.Time {
+		t := metav1.NewTime(time.Date(2026, 3, 1, h, m, 0, 0, time.UTC))
+		return &t
+	}
 	spec := func(mode v1alpha1.SyncMode, schedule string) *v1alpha1.ReplicationSpec {
 		s := &v1alpha1.ReplicationSpec{Mode: mode, Schedule: schedule}
 		s.Default()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,11 +175,13 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 // backfill labels what the webhook missed (objects created before the opt-in or while it was down),
 // once per drift interval: the labeled objects then reach the source cache and the next pass.
 func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string, now time.Time) {
+	// Due once per interval, and at once when the set of source namespaces changes (an opt-in).
+	key := s.ref + "|" + strings.Join(sources, ",")
 	r.mem.mu.Lock()
-	last, done := r.mem.lastBackfill[s.ref]
+	last, done := r.mem.lastBackfill[key]
 	due := !done || now.Sub(last) >= s.spec.Drift.Interval.Duration
 	if due {
-		r.mem.lastBackfill[s.ref] = now
+		r.mem.lastBackfill[key] = now
 	}
 	r.mem.mu.Unlock()
 	if !due {

@@ -68,12 +68,13 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		ts.Drifted = int32(res.drifted)
 		ts.Conflicts = int32(res.counts[mirror.ActionConflict])
 		problems := append(append([]problem{}, gatherProblems...), res.problems...)
-		if res.unavailable != "" {
+		switch {
+		case res.unavailable != "":
 			problems = append([]problem{{kind: "RemoteCluster", name: res.cluster, reason: "Unavailable", message: res.unavailable}}, problems...)
 			unavailable = append(unavailable, res.cluster+": "+res.unavailable)
-		} else if ts.Failed > 0 || len(gatherProblems) > 0 {
+		case ts.Failed > 0 || len(gatherProblems) > 0:
 			failing = append(failing, fmt.Sprintf("%s: %d failed", res.cluster, ts.Failed+int32(len(gatherProblems))))
-		} else {
+		default:
 			ts.LastSyncTime = &nowT
 		}
 		if res.stalled != "" {

@@ -139,8 +139,6 @@ func (r *Reconciler) connected(ctx context.Context, name string) (*clusters.Clus
 	return cl, ""
 }
 
-var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
-
 // ensureNamespace creates the DR namespace once; an existing namespace is used as it is.
 func (r *Reconciler) ensureNamespace(ctx context.Context, cl *clusters.Cluster, name, replication string) error {
 	key := cl.Name + "/" + name

@@ -33,6 +33,20 @@ type Engine struct {
 func (e *Engine) Apply(ctx context.Context, desired, live *unstructured.Unstructured, p Policy) Change {
 	c := Change{GroupKind: desired.GroupVersionKind().GroupKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
 	c.Action = Decide(desired, live, p)
+	if c.Action == ActionCreate {
+		// live comes from a cache of managed objects only; an object dr-syncer does not own is
+		// invisible there, so look before creating, or Skip could overwrite it.
+		existing := &unstructured.Unstructured{}
+		existing.SetGroupVersionKind(desired.GroupVersionKind())
+		switch err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing); {
+		case err == nil:
+			c.Action = Decide(desired, existing, p)
+		case !apierrors.IsNotFound(err):
+			c.Err = fmt.Errorf("failed to read %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
+			c.Action = ActionFailed
+			return c
+		}
+	}
 	if !c.Action.Writes() {
 		return c
 	}

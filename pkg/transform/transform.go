@@ -245,7 +245,7 @@ func applyPatches(out *unstructured.Unstructured, patches []Patch) error {
 		}
 		op := map[string]any{"op": p.Op, "path": p.Path}
 		if p.Op != "remove" {
-			op["value"] = json.RawMessage(p.Value)
+			op["value"] = p.Value
 		}
 		ops = append(ops, op)
 	}

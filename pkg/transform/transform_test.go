@@ -23,7 +23,9 @@ func TestGolden(t *testing.T) {
 		return o
 	}
 	cases := map[string]Options{
-		"deployment":           with(func(o *Options) { o.ImageRegistries = []RegistryRewrite{{From: "registry.example.com", To: "dr-registry.example.com"}} }),
+		"deployment": with(func(o *Options) {
+			o.ImageRegistries = []RegistryRewrite{{From: "registry.example.com", To: "dr-registry.example.com"}}
+		}),
 		"statefulset":          with(func(o *Options) { o.StorageClasses = map[string]string{"fast-ssd": "dr-ssd"} }),
 		"daemonset":            standby,
 		"cronjob":              standby,

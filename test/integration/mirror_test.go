@@ -1,0 +1,444 @@
+package integration
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+	"github.com/drsyncer/dr-syncer/test/harness"
+)
+
+const (
+	wait = 20 * time.Second
+	tick = 100 * time.Millisecond
+)
+
+// optIn creates a namespace annotated for a new ClusterReplication with the given spec tweaks and
+// returns the namespace, the replication and the DR namespace ("<ns>-dr").
+func optIn(ctx context.Context, mut func(*v1alpha1.ClusterReplication)) (*corev1.Namespace, *v1alpha1.ClusterReplication, string) {
+	GinkgoHelper()
+	name := uniqueName("crepl")
+	ns := createNamespace(ctx, "app", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+	cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
+	cr.Spec.DeletionPolicy = v1alpha1.DeletionDelete
+	if mut != nil {
+		mut(cr)
+	}
+	Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
+	return ns, cr, ns.Name + "-dr"
+}
+
+func drGet(ctx context.Context, ns, name string, obj client.Object) error {
+	return env.DRClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
+}
+
+func eventuallyOnDR(ctx context.Context, ns, name string, obj client.Object) {
+	GinkgoHelper()
+	Eventually(func() error { return drGet(ctx, ns, name, obj) }).WithTimeout(wait).WithPolling(tick).Should(Succeed())
+}
+
+func eventuallyGoneFromDR(ctx context.Context, ns, name string, obj client.Object) {
+	GinkgoHelper()
+	Eventually(func() bool { return apierrors.IsNotFound(drGet(ctx, ns, name, obj)) }).WithTimeout(wait).WithPolling(tick).Should(BeTrue())
+}
+
+func crStatus(ctx context.Context, name string) v1alpha1.ReplicationStatus {
+	var cr v1alpha1.ClusterReplication
+	ExpectWithOffset(1, env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &cr)).To(Succeed())
+	return cr.Status
+}
+
+func hasEvent(ctx context.Context, regarding, reason string) bool {
+	var list eventsv1.EventList
+	if err := env.SourceClient.List(ctx, &list); err != nil {
+		return false
+	}
+	for _, e := range list.Items {
+		if e.Regarding.Name == regarding && e.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = Describe("RemoteCluster", func() {
+	It("is Ready with the DR server's version", func(ctx context.Context) {
+		Eventually(func(g Gomega) {
+			var rc v1alpha1.RemoteCluster
+			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: harness.RemoteClusterName}, &rc)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(rc.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
+			g.Expect(rc.Status.ServerVersion).To(Equal("v1.37.2"))
+			g.Expect(rc.Status.LastProbeTime).NotTo(BeNil())
+		}).WithTimeout(wait).Should(Succeed())
+		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(harness.RemoteClusterName))).To(Equal(1.0))
+	})
+
+	DescribeTable("reports a readable reason for a bad kubeconfig",
+		func(ctx context.Context, data map[string][]byte, reason, message string) {
+			name := uniqueName("bad")
+			if data != nil {
+				Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name}, Data: data})).To(Succeed())
+			}
+			Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name}}})).To(Succeed())
+			Eventually(func(g Gomega) {
+				var rc v1alpha1.RemoteCluster
+				g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc)).To(Succeed())
+				c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady)
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(c.Reason).To(Equal(reason))
+				g.Expect(c.Message).To(ContainSubstring(message))
+			}).WithTimeout(wait).Should(Succeed())
+		},
+		Entry("missing Secret", nil, v1alpha1.ReasonSecretNotFound, "does not exist"),
+		Entry("missing key", map[string][]byte{"other": []byte("x")}, v1alpha1.ReasonInvalidKubeconfig, `has no key "kubeconfig"`),
+		Entry("malformed", map[string][]byte{"kubeconfig": []byte("{{{")}, v1alpha1.ReasonInvalidKubeconfig, "does not parse"),
+		Entry("exec plugin", map[string][]byte{"kubeconfig": []byte(execKubeconfig)}, v1alpha1.ReasonKubeconfigRefused, "exec credential plugin"),
+		Entry("unreachable server", map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}, v1alpha1.ReasonUnreachable, "does not answer"),
+	)
+})
+
+const execKubeconfig = `apiVersion: v1
+kind: Config
+current-context: x
+contexts: [{name: x, context: {cluster: x, user: x}}]
+clusters: [{name: x, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: x, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/true, interactiveMode: Never}}}]
+`
+
+const unreachableKubeconfig = `apiVersion: v1
+kind: Config
+current-context: x
+contexts: [{name: x, context: {cluster: x, user: x}}]
+clusters: [{name: x, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: x, user: {token: abc}}]
+`
+
+var _ = Describe("Mirroring", func() {
+	It("propagates creates, updates and deletes into the mapped namespace, DR-safe", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil)
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "settings"}, Data: map[string]string{"color": "blue"}}
+		Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
+		dep := deployment(ns.Name, "web", 3)
+		Expect(env.SourceClient.Create(ctx, dep)).To(Succeed())
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+		Expect(env.SourceClient.Create(ctx, svc)).To(Succeed())
+		cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "report"}, Spec: batchv1.CronJobSpec{
+			Schedule: "0 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyOnFailure, Containers: []corev1.Container{{Name: "r", Image: "busybox"}}}}}}}}
+		Expect(env.SourceClient.Create(ctx, cj)).To(Succeed())
+		token := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "token", Labels: map[string]string{v1alpha1.LabelReplication: cr.Name},
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: "default"}}, Type: corev1.SecretTypeServiceAccountToken}
+		Expect(env.SourceClient.Create(ctx, token)).To(Succeed())
+		helm := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "sh.helm.release.v1.app.v1", Labels: map[string]string{v1alpha1.LabelReplication: cr.Name}}, Type: "helm.sh/release.v1"}
+		Expect(env.SourceClient.Create(ctx, helm)).To(Succeed())
+		excluded := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "local-only", Labels: map[string]string{v1alpha1.KeyExclude: "true"}}}
+		Expect(env.SourceClient.Create(ctx, excluded)).To(Succeed())
+
+		var drCM corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "settings", &drCM)
+		Expect(drCM.Data).To(Equal(map[string]string{"color": "blue"}))
+		Expect(drCM.Labels).To(HaveKeyWithValue(v1alpha1.LabelManagedBy, v1alpha1.ManagedByValue))
+		Expect(drCM.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationSource, "source/"+ns.Name+"/settings"))
+
+		var drDep appsv1.Deployment
+		eventuallyOnDR(ctx, drNS, "web", &drDep)
+		Expect(*drDep.Spec.Replicas).To(BeZero())
+		Expect(drDep.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationSourceReplicas, "3"))
+
+		var drSvc corev1.Service
+		eventuallyOnDR(ctx, drNS, "web", &drSvc)
+		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
+		Expect(drSvc.Spec.ClusterIP).NotTo(BeEmpty())
+		Expect(drSvc.Spec.ClusterIP).NotTo(Equal(svc.Spec.ClusterIP), "the DR Service gets its own cluster IP")
+
+		var drCJ batchv1.CronJob
+		eventuallyOnDR(ctx, drNS, "report", &drCJ)
+		Expect(*drCJ.Spec.Suspend).To(BeTrue())
+
+		Consistently(func() bool {
+			return apierrors.IsNotFound(drGet(ctx, drNS, "token", &corev1.Secret{})) &&
+				apierrors.IsNotFound(drGet(ctx, drNS, helm.Name, &corev1.Secret{})) &&
+				apierrors.IsNotFound(drGet(ctx, drNS, "local-only", &corev1.ConfigMap{}))
+		}).WithTimeout(time.Second).Should(BeTrue(), "service-account tokens, Helm releases and excluded objects are never mirrored")
+
+		By("an update reaches DR")
+		cm.Data["color"] = "green"
+		Expect(env.SourceClient.Update(ctx, cm)).To(Succeed())
+		Eventually(func() string {
+			_ = drGet(ctx, drNS, "settings", &drCM)
+			return drCM.Data["color"]
+		}).WithTimeout(wait).WithPolling(tick).Should(Equal("green"))
+
+		By("excluding an object removes its copy under deletionPolicy Delete")
+		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
+		svc.Labels[v1alpha1.KeyExclude] = "true"
+		Expect(env.SourceClient.Update(ctx, svc)).To(Succeed())
+		eventuallyGoneFromDR(ctx, drNS, "web", &corev1.Service{})
+
+		By("a delete reaches DR")
+		Expect(env.SourceClient.Delete(ctx, cm)).To(Succeed())
+		eventuallyGoneFromDR(ctx, drNS, "settings", &corev1.ConfigMap{})
+
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
+			g.Expect(st.LastSyncTime).NotTo(BeNil())
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].Namespaces).To(Equal([]string{drNS}))
+			g.Expect(st.Targets[0].Synced).To(BeNumerically(">=", 2))
+			g.Expect(st.Targets[0].Failed).To(BeZero())
+		}).WithTimeout(wait).Should(Succeed())
+	})
+
+	It("keeps a DR copy whose source is deleted under deletionPolicy Retain", func(ctx context.Context) {
+		ns, _, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.DeletionPolicy = v1alpha1.DeletionRetain })
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "keep"}}
+		Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "keep", &corev1.ConfigMap{})
+		Expect(env.SourceClient.Delete(ctx, cm)).To(Succeed())
+		Consistently(func() error { return drGet(ctx, drNS, "keep", &corev1.ConfigMap{}) }).WithTimeout(2 * time.Second).Should(Succeed())
+	})
+
+	It("corrects an edit on DR under Correct, with the event and the metric", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil)
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "c"}, Data: map[string]string{"k": "source"}})).To(Succeed())
+		var drCM corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "c", &drCM)
+		drift := metrics.DriftDetected.WithLabelValues(cr.Name, harness.RemoteClusterName, "ConfigMap")
+		before := testutil.ToFloat64(drift)
+
+		drCM.Data["k"] = "edited-on-dr"
+		Expect(env.DRClient.Update(ctx, &drCM)).To(Succeed())
+		Eventually(func() string {
+			_ = drGet(ctx, drNS, "c", &drCM)
+			return drCM.Data["k"]
+		}).WithTimeout(wait).WithPolling(tick).Should(Equal("source"))
+		Expect(testutil.ToFloat64(drift)).To(BeNumerically(">", before))
+		Eventually(func() bool { return hasEvent(ctx, cr.Name, v1alpha1.ReasonDriftDetected) }).WithTimeout(wait).Should(BeTrue())
+
+		By("a copy deleted on DR is recreated")
+		Expect(env.DRClient.Delete(ctx, &drCM)).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "c", &corev1.ConfigMap{})
+	})
+
+	It("only reports drift under Report", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Drift.Policy = v1alpha1.DriftReport })
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "c"}, Data: map[string]string{"k": "source"}})).To(Succeed())
+		var drCM corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "c", &drCM)
+		drCM.Data["k"] = "edited-on-dr"
+		Expect(env.DRClient.Update(ctx, &drCM)).To(Succeed())
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionDrifted)).To(BeTrue())
+			g.Expect(st.Targets[0].Drifted).To(BeNumerically(">=", 1))
+			g.Expect(st.Targets[0].Problems).To(ContainElement(HaveField("Reason", "Drifted")))
+		}).WithTimeout(wait).Should(Succeed())
+		Expect(testutil.ToFloat64(metrics.DriftDetected.WithLabelValues(cr.Name, harness.RemoteClusterName, "ConfigMap"))).To(BeNumerically(">=", 1))
+		Expect(hasEvent(ctx, cr.Name, v1alpha1.ReasonDriftDetected)).To(BeTrue())
+		Consistently(func() string {
+			_ = drGet(ctx, drNS, "c", &drCM)
+			return drCM.Data["k"]
+		}).WithTimeout(time.Second).Should(Equal("edited-on-dr"))
+	})
+
+	It("reports a pre-existing unmanaged object under Skip and takes it over under Adopt", func(ctx context.Context) {
+		name := uniqueName("conflict")
+		ns := createNamespace(ctx, "app", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		drNS := ns.Name + "-dr"
+		Expect(env.DRClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drNS}})).To(Succeed())
+		Expect(env.DRClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "mine"}, Data: map[string]string{"owner": "dr-team"}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "mine"}, Data: map[string]string{"owner": "source"}})).To(Succeed())
+		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
+		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, name)
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].Conflicts).To(Equal(int32(1)))
+			g.Expect(st.Targets[0].Problems).To(ContainElement(HaveField("Reason", "Conflict")))
+		}).WithTimeout(wait).Should(Succeed())
+		var drCM corev1.ConfigMap
+		Expect(drGet(ctx, drNS, "mine", &drCM)).To(Succeed())
+		Expect(drCM.Data["owner"]).To(Equal("dr-team"))
+
+		updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Spec.ConflictPolicy = v1alpha1.ConflictAdopt })
+		Eventually(func() string {
+			_ = drGet(ctx, drNS, "mine", &drCM)
+			return drCM.Data["owner"]
+		}).WithTimeout(wait).WithPolling(tick).Should(Equal("source"))
+		Expect(drCM.Labels).To(HaveKeyWithValue(v1alpha1.LabelManagedBy, v1alpha1.ManagedByValue))
+	})
+
+	It("labels and mirrors objects created before the opt-in", func(ctx context.Context) {
+		name := uniqueName("late")
+		ns := createNamespace(ctx, "app", nil, nil)
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "early"}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr")))).To(Succeed())
+		ns.Annotations = map[string]string{v1alpha1.AnnotationReplicate: name}
+		Expect(env.SourceClient.Update(ctx, ns)).To(Succeed())
+		eventuallyOnDR(ctx, ns.Name+"-dr", "early", &corev1.ConfigMap{})
+		var cm corev1.ConfigMap
+		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "early"}, &cm)).To(Succeed())
+		Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, name))
+	})
+
+	It("fans out to two targets and keeps syncing one while the other is unreachable", func(ctx context.Context) {
+		bad := uniqueName("down")
+		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: bad},
+			Data: map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: bad},
+			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: bad}}})).To(Succeed())
+		second := uniqueName("dr2")
+		kc, err := env.Kubeconfig(env.DR, second)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: second},
+			Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: second},
+			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: second}}})).To(Succeed())
+
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets = append(cr.Spec.Targets, target(second, "{{.Namespace}}-dr2"), target(bad, ""))
+		})
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "fan"}})).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "fan", &corev1.ConfigMap{})
+		eventuallyOnDR(ctx, ns.Name+"-dr2", "fan", &corev1.ConfigMap{})
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonTargetUnavailable))
+			g.Expect(c.Message).To(ContainSubstring(bad))
+			g.Expect(st.Targets).To(HaveLen(3))
+			for _, ts := range st.Targets {
+				if ts.Cluster == bad {
+					g.Expect(ts.Problems).To(ContainElement(HaveField("Reason", "Unavailable")))
+				} else {
+					g.Expect(ts.Synced).To(BeNumerically(">=", 1))
+					g.Expect(ts.LastSyncTime).NotTo(BeNil())
+				}
+			}
+		}).WithTimeout(wait).Should(Succeed())
+	})
+
+	It("stops writing while suspended", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil)
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "a"}})).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "a", &corev1.ConfigMap{})
+		setSuspend(ctx, cr, true)
+		Eventually(func() string {
+			c := meta.FindStatusCondition(crStatus(ctx, cr.Name).Conditions, v1alpha1.ConditionReady)
+			if c == nil {
+				return ""
+			}
+			return c.Reason
+		}).WithTimeout(wait).Should(Equal(v1alpha1.ReasonSuspended))
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "b"}})).To(Succeed())
+		Consistently(func() bool { return apierrors.IsNotFound(drGet(ctx, drNS, "b", &corev1.ConfigMap{})) }).WithTimeout(2 * time.Second).Should(BeTrue())
+		setSuspend(ctx, cr, false)
+		eventuallyOnDR(ctx, drNS, "b", &corev1.ConfigMap{})
+	})
+
+	It("runs a Manual replication once per request value", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Mode = v1alpha1.ModeManual })
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "m"}})).To(Succeed())
+		Consistently(func() bool { return apierrors.IsNotFound(drGet(ctx, drNS, "m", &corev1.ConfigMap{})) }).WithTimeout(2 * time.Second).Should(BeTrue())
+
+		request := func(v string) {
+			updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) {
+				cr.Annotations = map[string]string{v1alpha1.AnnotationSyncRequestedAt: v}
+			})
+		}
+		request("1")
+		eventuallyOnDR(ctx, drNS, "m", &corev1.ConfigMap{})
+		Eventually(func() string { return crStatus(ctx, cr.Name).LastHandledSyncRequest }).WithTimeout(wait).Should(Equal("1"))
+
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "n"}})).To(Succeed())
+		Consistently(func() bool { return apierrors.IsNotFound(drGet(ctx, drNS, "n", &corev1.ConfigMap{})) }).WithTimeout(2*time.Second).Should(BeTrue(), "the same request value runs no second pass")
+		request("2")
+		eventuallyOnDR(ctx, drNS, "n", &corev1.ConfigMap{})
+	})
+
+	It("issues zero writes on an unchanged pass", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil)
+		for _, n := range []string{"a", "b", "c"} {
+			Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: n}, Data: map[string]string{"k": n}})).To(Succeed())
+		}
+		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "d", 2))).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "d", &appsv1.Deployment{})
+		unchanged := metrics.MirrorActions.WithLabelValues(cr.Name, harness.RemoteClusterName, "ConfigMap", "Unchanged")
+		Eventually(func() float64 { return testutil.ToFloat64(unchanged) }).WithTimeout(wait).Should(BeNumerically(">=", 3))
+		versions := func() map[string]string {
+			out := map[string]string{}
+			var cms corev1.ConfigMapList
+			Expect(env.DRClient.List(ctx, &cms, client.InNamespace(drNS))).To(Succeed())
+			for _, c := range cms.Items {
+				out["cm/"+c.Name] = c.ResourceVersion
+			}
+			var deps appsv1.DeploymentList
+			Expect(env.DRClient.List(ctx, &deps, client.InNamespace(drNS))).To(Succeed())
+			for _, d := range deps.Items {
+				out["deploy/"+d.Name] = d.ResourceVersion
+			}
+			return out
+		}
+		before := versions()
+		Expect(before).To(HaveLen(4)) // 3 ConfigMaps and the Deployment (envtest has no kube-root-ca.crt publisher)
+		seen := testutil.ToFloat64(unchanged)
+		// Force full passes: an annotation change on the replication triggers one each time.
+		for i := range 3 {
+			updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) {
+				cr.Annotations = map[string]string{"touch": string(rune('a' + i))}
+			})
+		}
+		Eventually(func() float64 { return testutil.ToFloat64(unchanged) }).WithTimeout(wait).Should(BeNumerically(">=", seen+3))
+		Expect(versions()).To(Equal(before), "no DR object was written")
+	})
+})
+
+// updateCR re-reads and updates a ClusterReplication until no status write races it.
+func updateCR(ctx context.Context, cr *v1alpha1.ClusterReplication, mut func(*v1alpha1.ClusterReplication)) {
+	GinkgoHelper()
+	Eventually(func() error {
+		if err := env.SourceClient.Get(ctx, client.ObjectKeyFromObject(cr), cr); err != nil {
+			return err
+		}
+		mut(cr)
+		return env.SourceClient.Update(ctx, cr)
+	}).WithTimeout(wait).Should(Succeed())
+}
+
+func setSuspend(ctx context.Context, cr *v1alpha1.ClusterReplication, suspend bool) {
+	GinkgoHelper()
+	updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Suspend = suspend })
+}
+
+func deployment(ns, name string, replicas int32) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx:1.27"}}},
+			},
+		},
+	}
+}
