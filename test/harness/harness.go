@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -76,6 +77,7 @@ func Start(ctx context.Context) (_ *Env, err error) {
 		return nil, fmt.Errorf("failed to start the DR control plane: %w", err)
 	}
 	scheme := manager.Scheme()
+	_ = apiextensionsv1.AddToScheme(scheme) // tests install CRDs
 	if e.SourceClient, err = client.New(e.SourceConfig, client.Options{Scheme: scheme}); err != nil {
 		return nil, err
 	}
@@ -188,6 +190,9 @@ func (e *Env) StartManager(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ManagerRunning reports whether the in-process manager runs.
+func (e *Env) ManagerRunning() bool { return e.mgrCancel != nil }
 
 // StopManager stops the in-process manager and waits for it; its webhooks stop answering.
 func (e *Env) StopManager() {

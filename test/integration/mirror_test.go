@@ -11,9 +11,12 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
@@ -439,6 +442,73 @@ func deployment(ns, name string, replicas int32) *appsv1.Deployment {
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx:1.27"}}},
 			},
+		},
+	}
+}
+
+var _ = Describe("Custom resources", func() {
+	It("are mirrored once their CRD exists on DR, and fail per object until then", func(ctx context.Context) {
+		crd := widgetCRD()
+		Expect(env.SourceClient.Create(ctx, crd.DeepCopy())).To(Succeed())
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Resources.Include = []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Widget"}}
+		})
+		widget := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "example.com/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": "gizmo", "namespace": ns.Name, "labels": map[string]any{v1alpha1.LabelReplication: cr.Name}},
+			"spec":     map[string]any{"size": "large"},
+		}}
+		Eventually(func() error { return env.SourceClient.Create(ctx, widget) }).WithTimeout(wait).Should(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "plain"}})).To(Succeed())
+
+		By("the ConfigMap syncs while the Widget fails: its CRD is missing on DR")
+		eventuallyOnDR(ctx, drNS, "plain", &corev1.ConfigMap{})
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].Failed).To(Equal(int32(1)))
+			g.Expect(st.Targets[0].Problems).To(ContainElement(And(HaveField("Kind", "Widget"), HaveField("Message", ContainSubstring("CRD")))))
+		}).WithTimeout(wait).Should(Succeed())
+
+		By("the CRD appears on DR and the Widget follows")
+		Expect(env.DRClient.Create(ctx, crd.DeepCopy())).To(Succeed())
+		drWidget := &unstructured.Unstructured{}
+		drWidget.SetGroupVersionKind(widget.GroupVersionKind())
+		Eventually(func() error { return drGet(ctx, drNS, "gizmo", drWidget) }).WithTimeout(wait).WithPolling(tick).Should(Succeed())
+		Expect(drWidget.Object["spec"]).To(Equal(map[string]any{"size": "large"}))
+	})
+})
+
+var _ = Describe("Tenant Replication", func() {
+	It("mirrors its own namespace to an allowing RemoteCluster", func(ctx context.Context) {
+		ns := createNamespace(ctx, "tenant", tenantLabels, nil)
+		r := replication(ns.Name, "mine", target(harness.RemoteClusterName, ""))
+		r.Spec.Workloads.Replicas = ptrIntOrString(intstr.FromString(v1alpha1.ReplicasPreserve))
+		Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
+		Eventually(func() error { return env.SourceClient.Create(ctx, deployment(ns.Name, "api", 2)) }).WithTimeout(wait).Should(Succeed())
+		var d appsv1.Deployment
+		eventuallyOnDR(ctx, ns.Name, "api", &d)
+		Expect(*d.Spec.Replicas).To(Equal(int32(2)), "replicas Preserve keeps the source count")
+		Eventually(func(g Gomega) {
+			var got v1alpha1.Replication
+			g.Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(r), &got)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
+		}).WithTimeout(wait).Should(Succeed())
+	})
+})
+
+func ptrIntOrString(v intstr.IntOrString) *intstr.IntOrString { return &v }
+
+func widgetCRD() *apiextensionsv1.CustomResourceDefinition {
+	preserve := true
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object", XPreserveUnknownFields: &preserve}}}},
 		},
 	}
 }

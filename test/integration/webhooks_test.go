@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -12,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
@@ -264,11 +266,15 @@ var _ = Describe("kubectl", func() {
 
 var _ = Describe("Webhook outage", Ordered, func() {
 	AfterAll(func(ctx context.Context) {
-		Expect(env.StartManager(ctx)).To(Succeed())
+		if !env.ManagerRunning() {
+			Expect(env.StartManager(ctx)).To(Succeed())
+		}
 	})
 
-	It("never blocks users, and CEL still rejects invalid CRs", func(ctx context.Context) {
-		ns := createNamespace(ctx, "outage", tenantLabels, map[string]string{v1alpha1.AnnotationReplicate: "prod"})
+	It("never blocks users, CEL still rejects invalid CRs, and the controller backfills after", func(ctx context.Context) {
+		name := uniqueName("outage")
+		ns := createNamespace(ctx, "outage", tenantLabels, map[string]string{v1alpha1.AnnotationReplicate: name})
+		Expect(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr")))).To(Succeed())
 		env.StopManager()
 
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "during-outage"}}
@@ -282,5 +288,13 @@ var _ = Describe("Webhook outage", Ordered, func() {
 		// A valid CR is not admitted without its validating webhook (failurePolicy Fail).
 		err := env.SourceClient.Create(ctx, replication(ns.Name, "ok", target(harness.RemoteClusterName, "")))
 		Expect(err).To(MatchError(ContainSubstring("failed calling webhook")))
+
+		By("the controller, back, labels and mirrors what the webhook missed")
+		Expect(env.StartManager(ctx)).To(Succeed())
+		Eventually(func() error {
+			return env.DRClient.Get(ctx, client.ObjectKey{Namespace: ns.Name + "-dr", Name: "during-outage"}, &corev1.ConfigMap{})
+		}).WithTimeout(20 * time.Second).Should(Succeed())
+		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
+		Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, name))
 	})
 })

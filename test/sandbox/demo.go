@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
 
@@ -47,13 +49,38 @@ func (t *tour) run(kubeconfig string, wantFail bool, args ...string) (string, er
 	return string(out), nil
 }
 
+// waitFor polls kubectl until check accepts its output.
+func (t *tour) waitFor(kubeconfig string, check func(string) bool, args ...string) (string, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cmd := exec.CommandContext(t.ctx, t.kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil && check(string(out)) {
+			return string(out), nil
+		}
+		if time.Now().After(deadline) {
+			return string(out), fmt.Errorf("kubectl %s: not as expected after 30s: %s", strings.Join(args, " "), out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func runDemo(ctx context.Context, _ *harness.Env, source, dr string) error {
 	t := &tour{ctx: ctx, source: source, dr: dr, kubectl: kubectlPath(), pause: 300 * time.Millisecond}
 	samples := filepath.Join(harness.RepoRoot(), "config", "samples")
+	contains := func(s string) func(string) bool { return func(out string) bool { return strings.Contains(out, s) } }
 	steps := []func() error{
 		func() error {
-			t.say("The DR cluster is registered as RemoteCluster \"dr\"")
+			t.say("The DR cluster is registered as RemoteCluster \"dr\" and answers")
+			if _, err := t.waitFor(source, contains("True"), "get", "remoteclusters", "dr", "-o", "jsonpath={.status.conditions[0].status}"); err != nil {
+				return err
+			}
 			_, err := t.run(source, false, "get", "remoteclusters")
+			return err
+		},
+		func() error {
+			t.say("The platform admin says where opted-in namespaces go: <namespace>-dr on \"dr\", deletions mirrored")
+			_, err := t.run(source, false, "apply", "-f", filepath.Join(samples, "clusterreplication.yaml"))
 			return err
 		},
 		func() error {
@@ -64,30 +91,73 @@ func runDemo(ctx context.Context, _ *harness.Env, source, dr string) error {
 			if _, err := t.run(source, false, "annotate", "namespace", "shop", "drsyncer.io/replicate=prod"); err != nil {
 				return err
 			}
-			out, err := t.run(source, false, "get", "namespace", "shop", "-o", "jsonpath={.metadata.labels.drsyncer\\.io/replication}")
-			if err == nil && !strings.Contains(out, "prod") {
-				return fmt.Errorf("namespace shop was not labeled")
-			}
+			_, err := t.run(source, false, "get", "namespace", "shop", "--show-labels")
 			return err
 		},
 		func() error {
-			t.say("The platform admin says where opted-in namespaces go")
-			_, err := t.run(source, false, "apply", "-f", filepath.Join(samples, "clusterreplication.yaml"))
+			t.say("A small app is deployed on the source; every object is labeled for replication")
+			if _, err := t.run(source, false, "apply", "-f", filepath.Join(samples, "demo-app.yaml")); err != nil {
+				return err
+			}
+			_, err := t.run(source, false, "-n", "shop", "get", "deploy,svc,cm,secret,ingress,pvc,cronjob", "-l", "drsyncer.io/replication=prod")
+			return err
+		},
+		func() error {
+			t.say("On DR: the same app in shop-dr, as a warm standby (replicas 0, CronJob suspended)")
+			if _, err := t.waitFor(dr, contains("nightly-report"), "-n", "shop-dr", "get", "cronjob"); err != nil {
+				return err
+			}
+			if _, err := t.run(dr, false, "-n", "shop-dr", "get", "deploy,svc,cm,secret,ingress,pvc,cronjob"); err != nil {
+				return err
+			}
+			out, err := t.run(dr, false, "-n", "shop-dr", "get", "deploy/web", "-o",
+				"jsonpath=replicas={.spec.replicas} source-replicas={.metadata.annotations.drsyncer\\.io/source-replicas}{\"\\n\"}")
+			if err == nil && !strings.Contains(out, "replicas=0 source-replicas=3") {
+				return fmt.Errorf("deploy/web on DR is not a standby: %s", out)
+			}
 			if err != nil {
 				return err
 			}
-			_, err = t.run(source, false, "get", "clusterreplications")
+			out, err = t.run(dr, false, "-n", "shop-dr", "get", "cronjob/nightly-report", "-o", "jsonpath=suspend={.spec.suspend}{\"\\n\"}")
+			if err == nil && !strings.Contains(out, "suspend=true") {
+				return fmt.Errorf("the CronJob on DR is not suspended")
+			}
 			return err
 		},
 		func() error {
-			t.say("Resources created in the namespace are labeled for replication")
-			if _, err := t.run(source, false, "-n", "shop", "create", "configmap", "app", "--from-literal=color=blue"); err != nil {
+			t.say("Someone edits the DR copy; dr-syncer sees the drift and corrects it")
+			if _, err := t.run(dr, false, "-n", "shop-dr", "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"color":"red"}}`); err != nil {
 				return err
 			}
-			out, err := t.run(source, false, "-n", "shop", "get", "configmap", "app", "--show-labels")
-			if err == nil && !strings.Contains(out, "drsyncer.io/replication=prod") {
-				return fmt.Errorf("configmap app was not labeled")
+			if _, err := t.waitFor(dr, contains("blue"), "-n", "shop-dr", "get", "configmap", "settings", "-o", "jsonpath={.data.color}"); err != nil {
+				return err
 			}
+			if _, err := t.run(dr, false, "-n", "shop-dr", "get", "configmap", "settings", "-o", "jsonpath=color={.data.color}{\"\\n\"}"); err != nil {
+				return err
+			}
+			if _, err := t.waitFor(source, contains("DriftDetected"), "get", "events", "-A", "--field-selector", "reason=DriftDetected"); err != nil {
+				return err
+			}
+			if _, err := t.run(source, false, "get", "events", "-A", "--field-selector", "reason=DriftDetected"); err != nil {
+				return err
+			}
+			fmt.Println("     " + metricLine("drsyncer_drift_detected_total"))
+			return nil
+		},
+		func() error {
+			t.say("A delete on the source is mirrored (deletionPolicy: Delete; Retain would keep the copy)")
+			if _, err := t.run(source, false, "-n", "shop", "delete", "configmap", "settings"); err != nil {
+				return err
+			}
+			_, err := t.waitFor(dr, func(out string) bool { return !strings.Contains(out, "settings") }, "-n", "shop-dr", "get", "configmap")
+			if err == nil {
+				_, err = t.run(dr, false, "-n", "shop-dr", "get", "configmap")
+			}
+			return err
+		},
+		func() error {
+			t.say("kubectl get tells the truth")
+			_, err := t.run(source, false, "get", "clusterreplications")
 			return err
 		},
 		func() error {
@@ -107,4 +177,25 @@ func runDemo(ctx context.Context, _ *harness.Env, source, dr string) error {
 	fmt.Println("\ndemo finished: every step behaved as shown")
 	_ = os.Stdout.Sync()
 	return nil
+}
+
+// metricLine returns the first sample of a metric from the in-process registry, as Prometheus shows it.
+func metricLine(name string) string {
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		return err.Error()
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			return fmt.Sprintf("%s{%s} %v", name, strings.Join(labels, ","), m.GetCounter().GetValue())
+		}
+	}
+	return name + ": no samples"
 }
