@@ -113,6 +113,33 @@ var _ = Describe("RemoteCluster", func() {
 		Entry("exec plugin", map[string][]byte{"kubeconfig": []byte(execKubeconfig)}, v1alpha1.ReasonKubeconfigRefused, "exec credential plugin"),
 		Entry("unreachable server", map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}, v1alpha1.ReasonUnreachable, "does not answer"),
 	)
+
+	It("takes a fixed kubeconfig Secret without a restart", func(ctx context.Context) {
+		name := uniqueName("fixed")
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name},
+			Data: map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}}
+		Expect(env.SourceClient.Create(ctx, secret)).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name}}})).To(Succeed())
+		ready := func() string {
+			var rc v1alpha1.RemoteCluster
+			if err := env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
+				return err.Error()
+			}
+			if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+				return c.Reason
+			}
+			return ""
+		}
+		Eventually(ready).WithTimeout(wait).Should(Equal(v1alpha1.ReasonUnreachable))
+		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(0.0))
+		good, err := env.Kubeconfig(env.DR, name)
+		Expect(err).NotTo(HaveOccurred())
+		secret.Data["kubeconfig"] = good
+		Expect(env.SourceClient.Update(ctx, secret)).To(Succeed())
+		Eventually(ready).WithTimeout(wait).Should(Equal(v1alpha1.ReasonConnected))
+		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(1.0))
+	})
 })
 
 const execKubeconfig = `apiVersion: v1
@@ -198,6 +225,8 @@ var _ = Describe("Mirroring", func() {
 		Expect(env.SourceClient.Delete(ctx, cm)).To(Succeed())
 		eventuallyGoneFromDR(ctx, drNS, "settings", &corev1.ConfigMap{})
 
+		Expect(testutil.CollectAndCount(metrics.PropagationLag)).To(BeNumerically(">=", 1), "propagation lag is observed")
+		Expect(testutil.ToFloat64(metrics.LastSyncTimestamp.WithLabelValues(cr.Name, harness.RemoteClusterName))).To(BeNumerically(">", 0))
 		Eventually(func(g Gomega) {
 			st := crStatus(ctx, cr.Name)
 			g.Expect(meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
