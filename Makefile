@@ -52,12 +52,13 @@ generate: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) ## Generate deepcop
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) ## Generate CRDs, RBAC and webhook manifests from markers.
+manifests: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) ## Generate CRDs, RBAC and webhook manifests from markers, and sync them into the chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=dr-syncer-manager webhook \
 		paths=./api/... paths=./webhooks/... paths=./controllers/... paths=./manager/... \
 		output:crd:artifacts:config=config/crd/bases \
 		output:rbac:artifacts:config=config/rbac \
 		output:webhook:artifacts:config=config/webhook
+	go run ./hack/chartsync
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -79,7 +80,7 @@ test: tools ## Run every test: unit, webhooks and controllers on two real contro
 verify: generate manifests ## Fail when generated files are stale.
 	@gofmt -s -l $$(git ls-files '*.go') | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }
 	@git diff --exit-code -- api config charts || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config; echo "untracked generated files"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts)" || { git status --porcelain -- api config charts; echo "untracked generated files"; exit 1; }
 
 ##@ Build
 
