@@ -54,9 +54,13 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Start brings up both control planes, the manager and the RemoteCluster. On error everything
-// already started is stopped again.
-func Start(ctx context.Context) (_ *Env, err error) {
+// Start brings up both control planes, the manager (in-process) and the RemoteCluster. On error
+// everything already started is stopped again.
+func Start(ctx context.Context) (*Env, error) { return StartWith(ctx, true) }
+
+// StartWith is Start; with inProcess false no manager is started, for callers that run the
+// manager binary themselves (StartManagerProcess) before RegisterDR.
+func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		_ = os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(RepoRoot(), "bin", "k8s"))
 	}
@@ -92,6 +96,9 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	}
 	if e.CertDir, err = os.MkdirTemp("", "drsyncer-certs-"); err != nil {
 		return nil, err
+	}
+	if !inProcess {
+		return e, nil
 	}
 	if err = e.StartManager(ctx); err != nil {
 		return nil, err

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
 
@@ -65,7 +63,7 @@ func (t *tour) waitFor(kubeconfig string, check func(string) bool, args ...strin
 	}
 }
 
-func runDemo(ctx context.Context, _ *harness.Env, source, dr string) error {
+func runDemo(ctx context.Context, mgr *harness.Process, source, dr string) error {
 	t := &tour{ctx: ctx, source: source, dr: dr, kubectl: kubectlPath(), pause: 300 * time.Millisecond}
 	samples := filepath.Join(harness.RepoRoot(), "config", "samples")
 	contains := func(s string) func(string) bool { return func(out string) bool { return strings.Contains(out, s) } }
@@ -141,8 +139,10 @@ func runDemo(ctx context.Context, _ *harness.Env, source, dr string) error {
 			if _, err := t.run(source, false, "get", "events", "-A", "--field-selector", "reason=DriftDetected"); err != nil {
 				return err
 			}
-			fmt.Println("     " + metricLine("drsyncer_drift_detected_total"))
-			return nil
+			line, err := metricLine(mgr, "drsyncer_drift_detected_total")
+			fmt.Println("   $ curl -s http://" + mgr.MetricsAddr + "/metrics | grep drsyncer_drift_detected_total")
+			fmt.Println("     " + line)
+			return err
 		},
 		func() error {
 			t.say("A delete on the source is mirrored (deletionPolicy: Delete; Retain would keep the copy)")
@@ -179,23 +179,16 @@ func runDemo(ctx context.Context, _ *harness.Env, source, dr string) error {
 	return nil
 }
 
-// metricLine returns the first sample of a metric from the in-process registry, as Prometheus shows it.
-func metricLine(name string) string {
-	families, err := crmetrics.Registry.Gather()
+// metricLine returns the first sample of a metric from the manager's metrics endpoint.
+func metricLine(mgr *harness.Process, name string) (string, error) {
+	text, err := mgr.Metrics()
 	if err != nil {
-		return err.Error()
+		return "", err
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
-			}
-			return fmt.Sprintf("%s{%s} %v", name, strings.Join(labels, ","), m.GetCounter().GetValue())
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			return line, nil
 		}
 	}
-	return name + ": no samples"
+	return "", fmt.Errorf("metric %s not found", name)
 }

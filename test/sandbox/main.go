@@ -39,14 +39,29 @@ func main() {
 }
 
 func run(ctx context.Context, dir string, demo bool) error {
-	fmt.Println("starting a source and a DR control plane and dr-syncer ...")
-	env, err := harness.Start(ctx)
+	fmt.Println("starting a source and a DR control plane ...")
+	env, err := harness.StartWith(ctx, false)
 	if err != nil {
 		return err
 	}
 	// Every exit path stops the control planes, so no kube-apiserver or etcd outlives us.
 	defer env.Stop()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "manager.log")
+	logs, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	fmt.Printf("starting dr-syncer (%s) with self-signed webhook certificates; logs in %s ...\n", harness.ManagerBinary(), logPath)
+	mgr, err := env.StartManagerProcess(ctx, harness.ManagerBinary(), dir, logs)
+	if err != nil {
+		return err
+	}
+	defer mgr.Stop()
+	if err := env.RegisterDR(ctx); err != nil {
 		return err
 	}
 	source, dr := filepath.Join(dir, "source.kubeconfig"), filepath.Join(dir, "dr.kubeconfig")
@@ -64,7 +79,7 @@ func run(ctx context.Context, dir string, demo bool) error {
 		}
 	}
 	if demo {
-		return runDemo(ctx, env, source, dr)
+		return runDemo(ctx, mgr, source, dr)
 	}
 	kubectl := kubectlPath()
 	fmt.Printf(`
@@ -77,8 +92,9 @@ Two clusters are up. Try:
   %[1]s --kubeconfig %[2]s -n shop get configmap app --show-labels
   %[1]s --kubeconfig %[2]s apply -f config/samples/invalid-replication.yaml
   %[1]s --kubeconfig %[3]s get namespaces
+  curl -s http://%[4]s/metrics | grep ^drsyncer_
 sandbox ready (Ctrl-C stops everything)
-`, kubectl, source, dr)
+`, kubectl, source, dr, mgr.MetricsAddr)
 	<-ctx.Done()
 	fmt.Println("stopping ...")
 	return nil

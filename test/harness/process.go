@@ -1,0 +1,120 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Process is the manager running as a real process (the built ./bin/manager), as a user runs it.
+type Process struct {
+	cmd         *exec.Cmd
+	done        chan error
+	MetricsAddr string
+	ProbeAddr   string
+}
+
+// ManagerBinary is the manager built by `make build`.
+func ManagerBinary() string { return filepath.Join(RepoRoot(), "bin", "manager") }
+
+// StartManagerProcess runs the manager binary against the source plane with self-signed
+// certificates and URL-registered webhooks, and waits until /readyz passes (the webhook server
+// serves a valid certificate). Its logs go to logs. Stop it with StopManagerProcess.
+func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs io.Writer) (*Process, error) {
+	kubeconfig := filepath.Join(dir, "manager.kubeconfig")
+	kc, err := e.Kubeconfig(e.Source, "dr-syncer-manager")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		return nil, err
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	probePort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	o := e.ManagerOptions()
+	p := &Process{done: make(chan error, 1),
+		MetricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), ProbeAddr: "127.0.0.1:" + strconv.Itoa(probePort)}
+	p.cmd = exec.Command(binary,
+		"--kubeconfig="+kubeconfig,
+		"--namespace="+o.Namespace,
+		"--cert-mode=self-signed",
+		"--cert-dir="+filepath.Join(dir, "certs"),
+		"--webhook-bind-host=127.0.0.1",
+		"--webhook-port="+strconv.Itoa(o.WebhookPort),
+		"--webhook-url-host=127.0.0.1",
+		"--metrics-bind-address="+p.MetricsAddr,
+		"--metrics-secure=false",
+		"--health-probe-bind-address="+p.ProbeAddr,
+		"--leader-elect=false",
+		"--source-cluster-name="+o.SourceClusterName,
+	)
+	p.cmd.Stdout, p.cmd.Stderr = logs, logs
+	// Its own process group, so that stopping it never depends on signals reaching a shell.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start %s: %w", binary, err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		select {
+		case err := <-p.done:
+			return false, fmt.Errorf("manager exited before it was ready: %v", err)
+		default:
+		}
+		resp, err := http.Get("http://" + p.ProbeAddr + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Stop ends the manager with SIGTERM, then SIGKILL after 10 s, and waits for it.
+func (p *Process) Stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Metrics returns the manager's Prometheus metrics text.
+func (p *Process) Metrics() (string, error) {
+	resp, err := http.Get("http://" + p.MetricsAddr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", errors.New(resp.Status)
+	}
+	return string(b), err
+}
