@@ -73,7 +73,7 @@ lint: $(STAMPS)/golangci-lint-$(GOLANGCI_LINT_VERSION) ## Run golangci-lint (wit
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: tools ## Run every test: unit, webhooks and controllers on two real control planes, kubectl.
+test: tools build ## Run every test: unit, webhooks and controllers on two real control planes, kubectl.
 	go test -timeout $(TEST_TIMEOUT) ./... $(if $(GINKGO_FLAGS),-args $(GINKGO_FLAGS))
 
 .PHONY: verify

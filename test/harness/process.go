@@ -74,7 +74,7 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
 		case err := <-p.done:
-			return false, fmt.Errorf("manager exited before it was ready: %v", err)
+			return false, fmt.Errorf("manager exited before it was ready: %w", err)
 		default:
 		}
 		resp, err := http.Get("http://" + p.ProbeAddr + "/readyz")
@@ -98,10 +98,12 @@ func (p *Process) Stop() {
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case err := <-p.done:
+		_ = err // a manager stopped by a signal exits non-zero; nothing to report
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
+		err := <-p.done
+		_ = err
 	}
 }
 
