@@ -59,6 +59,7 @@ manifests: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) ## Generate CRDs, 
 		output:rbac:artifacts:config=config/rbac \
 		output:webhook:artifacts:config=config/webhook
 	go run ./hack/chartsync
+	go run ./hack/apidocs
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -79,8 +80,8 @@ test: tools build ## Run every test: unit, webhooks and controllers on two real 
 .PHONY: verify
 verify: generate manifests ## Fail when generated files are stale.
 	@gofmt -s -l $$(git ls-files '*.go') | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }
-	@git diff --exit-code -- api config charts || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config charts)" || { git status --porcelain -- api config charts; echo "untracked generated files"; exit 1; }
+	@git diff --exit-code -- api config charts docs/api.md || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts docs/api.md)" || { git status --porcelain -- api config charts docs/api.md; echo "untracked generated files"; exit 1; }
 
 ##@ Build
 
