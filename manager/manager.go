@@ -67,6 +67,7 @@ type Options struct {
 	Concurrency       int
 	// InProcessRestart allows a second manager in the same process (tests restart it).
 	InProcessRestart bool
+	PprofAddr        string
 }
 
 // BindFlags registers the manager's flags on fs and returns the Options they fill.
@@ -101,6 +102,7 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.IntVar(&o.MinPrune, "min-prune", 10, "A pass may always delete this many orphaned copies, whatever the fraction.")
 	fs.IntVar(&o.Workers, "apply-workers", 16, "Concurrent writes per target.")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "Replications reconciled at once.")
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "", "Address of /debug/pprof for profiling (off by default).")
 	return o
 }
 
@@ -144,6 +146,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Scheme:                  Scheme(),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "dr-syncer.drsyncer.io",
 		LeaderElectionNamespace: o.Namespace,

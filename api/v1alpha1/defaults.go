@@ -12,7 +12,7 @@ import (
 const (
 	DefaultDriftInterval       = 5 * time.Minute
 	DefaultHealthCheckInterval = 30 * time.Second
-	DefaultQPS                 = 50
+	DefaultQPS                 = 1000
 	DefaultKubeconfigKey       = "kubeconfig"
 )
 

@@ -49,7 +49,7 @@ func TestRemoteClusterSpecDefault(t *testing.T) {
 		wantQPS, wantBur int32
 		wantKey          string
 	}{
-		{"empty", RemoteClusterSpec{}, 50, 100, "kubeconfig"},
+		{"empty", RemoteClusterSpec{}, 1000, 2000, "kubeconfig"},
 		{"burst follows qps", RemoteClusterSpec{QPS: 300}, 300, 600, "kubeconfig"},
 		{"set values kept", RemoteClusterSpec{QPS: 5, Burst: 7, KubeconfigSecretRef: SecretKeyRef{Key: "config"}}, 5, 7, "config"},
 	}

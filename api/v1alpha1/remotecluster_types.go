@@ -12,8 +12,9 @@ type RemoteClusterSpec struct {
 	// references, insecure-skip-tls-verify or proxy-url are refused unless the controller allows them.
 	KubeconfigSecretRef SecretKeyRef `json:"kubeconfigSecretRef"`
 
-	// QPS is the client's sustained request rate to this cluster (default 50).
-	// +kubebuilder:default=50
+	// QPS is the client's sustained request rate to this cluster (default 1000: an initial sync
+	// should be bounded by the DR API server, whose priority and fairness protects it, not by the client).
+	// +kubebuilder:default=1000
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10000
 	// +optional

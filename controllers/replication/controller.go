@@ -80,11 +80,13 @@ type memory struct {
 	lastBackfill map[string]time.Time
 	// knownNamespaces are DR namespaces that exist (cluster/namespace).
 	knownNamespaces map[string]bool
+	// createdNamespaces are DR namespaces this process created: everything in them is dr-syncer's.
+	createdNamespaces map[string]bool
 }
 
 func newMemory() *memory {
 	return &memory{changedAt: map[string]time.Time{}, synced: map[string]bool{}, watchingSource: map[string]bool{},
-		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}}
+		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{}}
 }
 
 // Shared is what both controllers share: one memory, one trigger channel per kind.

@@ -97,7 +97,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 			return res
 		}
 		managed += len(live)
-		changes := r.applyKind(ctx, s, t, engine, policy, gvk, objs, dests, live)
+		changes := r.applyKind(ctx, s, t, cl.Name, engine, policy, gvk, objs, dests, live)
 		for _, c := range changes {
 			res.add(c)
 			r.count(s, t.Cluster, c)
@@ -150,11 +150,15 @@ func (r *Reconciler) ensureNamespace(ctx context.Context, cl *clusters.Cluster, 
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
 		transform.LabelManagedBy: transform.ManagedByValue, transform.LabelReplication: replication}}}
-	if err := cl.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+	err := cl.Client.Create(ctx, ns)
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	r.mem.mu.Lock()
 	r.mem.knownNamespaces[key] = true
+	if err == nil {
+		r.mem.createdNamespaces[key] = true
+	}
 	r.mem.mu.Unlock()
 	return nil
 }
@@ -180,13 +184,14 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 
 // applyKind transforms and applies the objects of one kind with bounded concurrency. Each desired
 // object's key is removed from live, so what remains are orphans.
-func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, policy mirror.Policy,
+func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, cluster string, engine *mirror.Engine, policy mirror.Policy,
 	gvk schema.GroupVersionKind, objs []*unstructured.Unstructured, dests map[string]string, live map[string]*unstructured.Unstructured) []mirror.Change {
 	type job struct {
 		desired, live *unstructured.Unstructured
 		src           *unstructured.Unstructured
 		syncedKey     string
 		recreate      bool // the copy was deleted on DR: drift
+		complete      bool // dr-syncer created the namespace: live is the whole truth
 	}
 	changes := make([]mirror.Change, 0, len(objs))
 	var jobs []job
@@ -215,7 +220,7 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 			changes = append(changes, c)
 			continue
 		}
-		jobs = append(jobs, job{desired: desired, live: l, src: o, syncedKey: syncedKey, recreate: recreate})
+		jobs = append(jobs, job{desired: desired, live: l, src: o, syncedKey: syncedKey, recreate: recreate, complete: r.createdNamespace(cluster, dest)})
 	}
 	workers := max(1, r.Options.Workers)
 	sem := make(chan struct{}, workers)
@@ -225,7 +230,9 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c := engine.Apply(ctx, j.desired, j.live, policy)
+			p := policy
+			p.LiveIsComplete = j.complete
+			c := engine.Apply(ctx, j.desired, j.live, p)
 			if j.recreate && c.Action == mirror.ActionCreate {
 				c.Action = mirror.ActionCorrect
 			}
@@ -237,6 +244,12 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 	}
 	wg.Wait()
 	return changes
+}
+
+func (r *Reconciler) createdNamespace(cluster, ns string) bool {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	return r.mem.createdNamespaces[cluster+"/"+ns]
 }
 
 func (r *Reconciler) wasSynced(key string) bool {

@@ -48,6 +48,9 @@ type Policy struct {
 	Drift DriftPolicy
 	// Adopt takes over DR objects dr-syncer did not create (conflictPolicy Adopt).
 	Adopt bool
+	// LiveIsComplete says an absent live object is truly absent (dr-syncer created the namespace
+	// and sees all of it), so a create needs no look-up first.
+	LiveIsComplete bool
 }
 
 // Decide says what the DR copy needs: desired is the transformed source object (with its spec

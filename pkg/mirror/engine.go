@@ -33,7 +33,7 @@ type Engine struct {
 func (e *Engine) Apply(ctx context.Context, desired, live *unstructured.Unstructured, p Policy) Change {
 	c := Change{GroupKind: desired.GroupVersionKind().GroupKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
 	c.Action = Decide(desired, live, p)
-	if c.Action == ActionCreate {
+	if c.Action == ActionCreate && !p.LiveIsComplete {
 		// live comes from a cache of managed objects only; an object dr-syncer does not own is
 		// invisible there, so look before creating, or Skip could overwrite it.
 		existing := &unstructured.Unstructured{}

@@ -22,6 +22,7 @@ type Process struct {
 	done        chan error
 	MetricsAddr string
 	ProbeAddr   string
+	PprofAddr   string
 }
 
 // ManagerBinary is the manager built by `make build`.
@@ -47,9 +48,14 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 	if err != nil {
 		return nil, err
 	}
+	pprofPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	o := e.ManagerOptions()
 	p := &Process{done: make(chan error, 1),
-		MetricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), ProbeAddr: "127.0.0.1:" + strconv.Itoa(probePort)}
+		MetricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), ProbeAddr: "127.0.0.1:" + strconv.Itoa(probePort),
+		PprofAddr: "127.0.0.1:" + strconv.Itoa(pprofPort)}
 	p.cmd = exec.Command(binary,
 		"--kubeconfig="+kubeconfig,
 		"--namespace="+o.Namespace,
@@ -61,6 +67,7 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 		"--metrics-bind-address="+p.MetricsAddr,
 		"--metrics-secure=false",
 		"--health-probe-bind-address="+p.ProbeAddr,
+		"--pprof-bind-address="+p.PprofAddr,
 		"--leader-elect=false",
 		"--source-cluster-name="+o.SourceClusterName,
 	)
@@ -120,3 +127,16 @@ func (p *Process) Metrics() (string, error) {
 	}
 	return string(b), err
 }
+
+// GC makes the manager collect garbage (through pprof), so that heap figures count live objects.
+func (p *Process) GC() error {
+	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// Pid is the manager's process ID.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }

@@ -1,0 +1,515 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/test/harness"
+)
+
+type bench struct {
+	env       *harness.Env
+	mgr       *harness.Process
+	rep       *report
+	emptyHeap float64
+}
+
+func (b *bench) waitReady(ctx context.Context) error {
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		v, err := b.metric("drsyncer_remotecluster_up", `cluster="dr"`)
+		return err == nil && v == 1, nil
+	})
+}
+
+// metric sums the samples of a metric of the manager whose labels contain every filter.
+func (b *bench) metric(name string, filters ...string) (float64, error) {
+	text, err := b.mgr.Metrics()
+	if err != nil {
+		return 0, err
+	}
+	return sumMetric(text, name, filters...), nil
+}
+
+func sumMetric(text, name string, filters ...string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		match := true
+		for _, f := range filters {
+			match = match && strings.Contains(line, f)
+		}
+		if !match {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// drWrites counts the mutating requests the DR kube-apiserver has served, from its own metrics.
+func (b *bench) drWrites(ctx context.Context) (float64, error) {
+	cs, err := kubernetes.NewForConfig(b.env.DRConfig)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"} {
+		total += sumMetric(string(raw), "apiserver_request_total", `verb="`+verb+`"`)
+	}
+	return total, nil
+}
+
+// heap is the manager's heap in use right after a forced garbage collection: live objects only.
+func (b *bench) heap() (float64, error) {
+	time.Sleep(time.Second) // let passes in flight finish
+	if err := b.mgr.GC(); err != nil {
+		return 0, err
+	}
+	return b.metric("go_memstats_heap_inuse_bytes")
+}
+
+func (b *bench) measureEmptyHeap(context.Context) error {
+	time.Sleep(2 * time.Second)
+	v, err := b.heap()
+	b.emptyHeap = v
+	b.rep.add(figure{Name: "heap of an empty manager", Value: v / (1 << 20), Unit: "MiB"})
+	return err
+}
+
+func (b *bench) optIn(ctx context.Context, name string, labels map[string]string, targets ...v1alpha1.Target) (*v1alpha1.ClusterReplication, error) {
+	cr := &v1alpha1.ClusterReplication{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.ClusterReplicationSpec{
+		ReplicationSpec: v1alpha1.ReplicationSpec{Targets: targets, DeletionPolicy: v1alpha1.DeletionDelete}}}
+	if labels != nil {
+		cr.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: labels}
+	}
+	return cr, b.env.SourceClient.Create(ctx, cr)
+}
+
+func (b *bench) namespace(ctx context.Context, c client.Client, name string, labels, annotations map[string]string) error {
+	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations}})
+}
+
+// objects returns n ConfigMaps of about 1 KiB and d Deployments for a namespace.
+func objects(ns string, n, d int) []client.Object {
+	payload := strings.Repeat("x", 1000)
+	out := make([]client.Object, 0, n+d)
+	for i := range n {
+		out = append(out, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cm-%05d", i)},
+			Data: map[string]string{"payload": payload, "seq": "0"}})
+	}
+	for i := range d {
+		replicas := int32(2)
+		name := fmt.Sprintf("deploy-%04d", i)
+		out = append(out, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/app:1"}}}}}})
+	}
+	return out
+}
+
+// create writes objects with the given number of concurrent writers.
+func create(ctx context.Context, c client.Client, objs []client.Object, writers int) error {
+	ch := make(chan client.Object)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range writers {
+		wg.Go(func() {
+			for o := range ch {
+				if err := c.Create(ctx, o); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, o := range objs {
+		ch <- o
+	}
+	close(ch)
+	wg.Wait()
+	return firstErr
+}
+
+// writerClient is a client with enough QPS for concurrent writers (client-go defaults to 5).
+func writerClient(cfg *rest.Config) (client.Client, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 5000, 10000
+	return client.New(cfg, client.Options{})
+}
+
+// countOnDR counts ConfigMaps and Deployments in DR namespaces.
+func (b *bench) countOnDR(ctx context.Context, namespaces ...string) (int, error) {
+	total := 0
+	for _, ns := range namespaces {
+		cms := &metav1.PartialObjectMetadataList{}
+		cms.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+		if err := b.env.DRClient.List(ctx, cms, client.InNamespace(ns)); err != nil {
+			return 0, err
+		}
+		deps := &metav1.PartialObjectMetadataList{}
+		deps.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DeploymentList"))
+		if err := b.env.DRClient.List(ctx, deps, client.InNamespace(ns)); err != nil {
+			return 0, err
+		}
+		total += len(cms.Items) + len(deps.Items)
+	}
+	return total, nil
+}
+
+func (b *bench) waitOnDR(ctx context.Context, want int, timeout time.Duration, namespaces ...string) error {
+	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		n, err := b.countOnDR(ctx, namespaces...)
+		return err == nil && n >= want, nil
+	})
+}
+
+func (b *bench) initialSync(ctx context.Context) error {
+	const cms, deps = 2000, 200
+	if _, err := b.optIn(ctx, "bench", nil, v1alpha1.Target{Cluster: "dr", Namespace: "{{.Namespace}}-dr"}); err != nil {
+		return err
+	}
+	if err := b.namespace(ctx, b.env.SourceClient, "bench", nil, map[string]string{v1alpha1.AnnotationReplicate: "bench"}); err != nil {
+		return err
+	}
+	src, err := writerClient(b.env.SourceConfig)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := create(ctx, src, objects("bench", cms, deps), 16); err != nil {
+		return err
+	}
+	if err := b.waitOnDR(ctx, cms+deps, 5*time.Minute, "bench-dr"); err != nil {
+		return fmt.Errorf("initial sync did not finish: %w", err)
+	}
+	mirrored := float64(cms+deps) / time.Since(start).Seconds()
+
+	dr, err := writerClient(b.env.DRConfig)
+	if err != nil {
+		return err
+	}
+	if err := b.namespace(ctx, b.env.DRClient, "baseline", nil, nil); err != nil {
+		return err
+	}
+	start = time.Now()
+	if err := create(ctx, dr, objects("baseline", cms, deps), 16); err != nil {
+		return err
+	}
+	baseline := float64(cms+deps) / time.Since(start).Seconds()
+	b.rep.add(figure{Name: "initial sync: 2,000 ConfigMaps + 200 Deployments", Value: mirrored, Unit: "obj/s"})
+	b.rep.add(figure{Name: "baseline: 16 plain clients creating on DR", Value: baseline, Unit: "obj/s"})
+	ratio := mirrored / baseline
+	b.rep.add(figure{Name: "initial sync / baseline", Value: ratio, Unit: "ratio", Target: ">= 0.7", Met: atLeast(ratio, 0.7)})
+	return nil
+}
+
+func (b *bench) unchangedPass(ctx context.Context) error {
+	time.Sleep(2 * time.Second) // let event-driven passes triggered by the initial sync settle
+	before, err := b.drWrites(ctx)
+	if err != nil {
+		return err
+	}
+	unchanged0, err := b.metric("drsyncer_mirror_actions_total", `replication="bench"`, `action="Unchanged"`)
+	if err != nil {
+		return err
+	}
+	var cr v1alpha1.ClusterReplication
+	if err := b.env.SourceClient.Get(ctx, client.ObjectKey{Name: "bench"}, &cr); err != nil {
+		return err
+	}
+	cr.Annotations = map[string]string{"bench/touch": time.Now().String()}
+	start := time.Now()
+	if err := b.env.SourceClient.Update(ctx, &cr); err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		v, err := b.metric("drsyncer_mirror_actions_total", `replication="bench"`, `action="Unchanged"`)
+		return err == nil && v >= unchanged0+2200, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the forced pass did not finish: %w", err)
+	}
+	d := time.Since(start)
+	after, err := b.drWrites(ctx)
+	if err != nil {
+		return err
+	}
+	writes := after - before
+	b.rep.add(figure{Name: "unchanged pass over 2,200 objects: DR writes", Value: writes, Unit: "writes", Target: "0", Met: atMost(writes, 0),
+		Note: "from the DR apiserver's apiserver_request_total"})
+	b.rep.add(figure{Name: "unchanged pass over 2,200 objects: duration", Value: float64(d.Milliseconds()), Unit: "ms"})
+	return nil
+}
+
+func (b *bench) memory(context.Context) error {
+	h, err := b.heap()
+	if err != nil {
+		return err
+	}
+	per := (h - b.emptyHeap) / 2200
+	b.rep.add(figure{Name: "heap per mirrored object, N = 2,200", Value: per, Unit: "B", Target: "<= 4096", Met: atMost(per, 4096)})
+	return nil
+}
+
+// propagationLag updates 50 mirrored ConfigMaps round-robin at a rate and measures, per update,
+// the time from the source write's acknowledgement to a DR watch seeing that value or a later one.
+func (b *bench) propagationLag(ctx context.Context) error {
+	if _, err := b.optIn(ctx, "lag", nil, v1alpha1.Target{Cluster: "dr", Namespace: "{{.Namespace}}-dr"}); err != nil {
+		return err
+	}
+	if err := b.namespace(ctx, b.env.SourceClient, "lag", nil, map[string]string{v1alpha1.AnnotationReplicate: "lag"}); err != nil {
+		return err
+	}
+	src, err := writerClient(b.env.SourceConfig)
+	if err != nil {
+		return err
+	}
+	const n = 50
+	if err := create(ctx, src, objects("lag", n, 0), 8); err != nil {
+		return err
+	}
+	if err := b.waitOnDR(ctx, n, time.Minute, "lag-dr"); err != nil {
+		return err
+	}
+	for _, rate := range []int{20, 500} {
+		lags, err := b.lagRun(ctx, src, rate, 500, n)
+		if err != nil {
+			return err
+		}
+		p50, p95, p99 := pct(lags, 50), pct(lags, 95), pct(lags, 99)
+		b.rep.add(figure{Name: fmt.Sprintf("propagation lag at %d/s: p50", rate), Value: p50, Unit: "ms"})
+		b.rep.add(figure{Name: fmt.Sprintf("propagation lag at %d/s: p95", rate), Value: p95, Unit: "ms"})
+		f := figure{Name: fmt.Sprintf("propagation lag at %d/s: p99", rate), Value: p99, Unit: "ms"}
+		if rate == 20 {
+			f.Target, f.Met = "<= 100", atMost(p99, 100)
+		}
+		b.rep.add(f)
+	}
+	return nil
+}
+
+func (b *bench) lagRun(ctx context.Context, src client.Client, rate, updates, n int) ([]float64, error) {
+	cs, err := kubernetes.NewForConfig(b.env.DRConfig)
+	if err != nil {
+		return nil, err
+	}
+	w, err := cs.CoreV1().ConfigMaps("lag-dr").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+	base := time.Now().UnixNano() % 1_000_000_000 * 1000 // unique per run
+	var mu sync.Mutex
+	acked := make([]time.Time, updates)
+	seen := make([]time.Time, updates)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		remaining := updates
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Modified {
+				continue
+			}
+			cm := ev.Object.(*corev1.ConfigMap)
+			seq, err := strconv.ParseInt(cm.Data["seq"], 10, 64)
+			if err != nil || seq < base {
+				continue
+			}
+			now := time.Now()
+			i := int(seq - base)
+			mu.Lock()
+			// Every update of this ConfigMap up to i is now visible on DR.
+			for j := i; j >= 0; j -= n {
+				if j < updates && seen[j].IsZero() {
+					seen[j] = now
+					remaining--
+				}
+			}
+			mu.Unlock()
+			if remaining == 0 {
+				return
+			}
+		}
+	}()
+	interval := time.Second / time.Duration(rate)
+	next := time.Now()
+	for i := range updates {
+		time.Sleep(time.Until(next))
+		next = next.Add(interval)
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "lag", Name: fmt.Sprintf("cm-%05d", i%n)}}
+		patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"data":{"seq":"%d"}}`, base+int64(i)))
+		if err := src.Patch(ctx, cm, patch); err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		acked[i] = time.Now()
+		mu.Unlock()
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		return nil, fmt.Errorf("not every update reached DR within 60 s")
+	}
+	lags := make([]float64, 0, updates)
+	for i := range updates {
+		lags = append(lags, float64(max(seen[i].Sub(acked[i]), 0).Microseconds())/1000)
+	}
+	return lags, nil
+}
+
+// driftLag edits DR copies one at a time and measures until the watch sees each corrected.
+func (b *bench) driftLag(ctx context.Context) error {
+	cs, err := kubernetes.NewForConfig(b.env.DRConfig)
+	if err != nil {
+		return err
+	}
+	var lags []float64
+	for i := range 200 {
+		name := fmt.Sprintf("cm-%05d", i%50)
+		w, err := cs.CoreV1().ConfigMaps("lag-dr").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+		if err != nil {
+			return err
+		}
+		patch := fmt.Appendf(nil, `{"data":{"payload":"edited-on-dr-%d"}}`, i)
+		if _, err := cs.CoreV1().ConfigMaps("lag-dr").Patch(ctx, name, "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
+			w.Stop()
+			return err
+		}
+		edited := time.Now()
+		corrected := false
+		timeout := time.After(30 * time.Second)
+		for !corrected {
+			select {
+			case ev := <-w.ResultChan():
+				if cm, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type == watch.Modified && !strings.HasPrefix(cm.Data["payload"], "edited-on-dr") {
+					lags = append(lags, float64(time.Since(edited).Microseconds())/1000)
+					corrected = true
+				}
+			case <-timeout:
+				w.Stop()
+				return fmt.Errorf("drift on %s not corrected within 30 s", name)
+			}
+		}
+		w.Stop()
+	}
+	b.rep.add(figure{Name: "drift correction lag: p50", Value: pct(lags, 50), Unit: "ms"})
+	p99 := pct(lags, 99)
+	b.rep.add(figure{Name: "drift correction lag: p99", Value: p99, Unit: "ms", Target: "<= 200", Met: atMost(p99, 200)})
+	return nil
+}
+
+// scale mirrors 10,000 ConfigMaps across 100 namespaces to two targets.
+func (b *bench) scale(ctx context.Context) error {
+	kc, err := b.env.Kubeconfig(b.env.DR, "dr2")
+	if err != nil {
+		return err
+	}
+	if err := b.env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: "dr2"},
+		Data: map[string][]byte{"kubeconfig": kc}}); err != nil {
+		return err
+	}
+	if err := b.env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: "dr2"},
+		Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: "dr2"}, QPS: 500, Burst: 1000}}); err != nil {
+		return err
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		v, err := b.metric("drsyncer_remotecluster_up", `cluster="dr2"`)
+		return err == nil && v == 1, nil
+	}); err != nil {
+		return err
+	}
+	sel := map[string]string{"bench": "scale"}
+	if _, err := b.optIn(ctx, "scale", sel, v1alpha1.Target{Cluster: "dr", Namespace: "{{.Namespace}}-a"}, v1alpha1.Target{Cluster: "dr2", Namespace: "{{.Namespace}}-b"}); err != nil {
+		return err
+	}
+	src, err := writerClient(b.env.SourceConfig)
+	if err != nil {
+		return err
+	}
+	var all []client.Object
+	var drNamespaces []string
+	start := time.Now()
+	for i := range 100 {
+		ns := fmt.Sprintf("scale-%03d", i)
+		if err := b.namespace(ctx, b.env.SourceClient, ns, sel, nil); err != nil {
+			return err
+		}
+		all = append(all, objects(ns, 100, 0)...)
+		drNamespaces = append(drNamespaces, ns+"-a", ns+"-b")
+	}
+	if err := create(ctx, src, all, 32); err != nil {
+		return err
+	}
+	if err := b.waitOnDR(ctx, 20000, 15*time.Minute, drNamespaces...); err != nil {
+		return fmt.Errorf("scale sync did not finish: %w", err)
+	}
+	d := time.Since(start)
+	b.rep.add(figure{Name: "scale: 10,000 objects, 100 namespaces, 2 targets", Value: d.Seconds(), Unit: "s", Note: fmt.Sprintf("%.0f DR writes/s", 20000/d.Seconds())})
+	h, err := b.heap()
+	if err != nil {
+		return err
+	}
+	per := (h - b.emptyHeap) / 12250
+	b.rep.add(figure{Name: "heap per mirrored object, N = 12,250", Value: per, Unit: "B", Target: "<= 4096", Met: atMost(per, 4096)})
+	rss, err := peakRSS(b.mgr.Pid())
+	if err != nil {
+		return err
+	}
+	b.rep.add(figure{Name: "manager peak RSS", Value: rss / (1 << 20), Unit: "MiB"})
+	return nil
+}
+
+func peakRSS(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+}
+
+func pct(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p/100))]
+}
