@@ -71,9 +71,9 @@ type memory struct {
 	mu sync.Mutex
 	// changedAt is when a source event for an object key was first seen and not yet applied.
 	changedAt map[string]time.Time
-	// synced holds target/kind/namespace/name of copies known to be in sync; a synced copy found
+	// copies holds target/kind/namespace/name of copies known to be in sync; a known copy found
 	// missing was deleted on DR, which is drift.
-	synced map[string]bool
+	copies map[string]copyState
 	// watchingSource holds the kinds whose source informers report to the controllers.
 	watchingSource map[string]bool
 	// lastBackfill is when each replication last labeled objects created before opt-in.
@@ -85,7 +85,7 @@ type memory struct {
 }
 
 func newMemory() *memory {
-	return &memory{changedAt: map[string]time.Time{}, synced: map[string]bool{}, watchingSource: map[string]bool{},
+	return &memory{changedAt: map[string]time.Time{}, copies: map[string]copyState{}, watchingSource: map[string]bool{},
 		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{}}
 }
 

@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -37,6 +39,8 @@ type targetResult struct {
 	drifted     int
 	problems    []problem
 	stalled     string
+	// inFlight says some writes were not yet visible in the DR cache.
+	inFlight bool
 }
 
 func (tr *targetResult) add(c mirror.Change) {
@@ -80,7 +84,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 	}
 	engine := &mirror.Engine{Client: cl.Client}
 	policy := mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt}
-	var orphans []*unstructured.Unstructured
+	var orphans []*metav1.PartialObjectMetadata
 	managed := 0
 	for _, gvk := range g.kinds {
 		objs := g.objects[gvk]
@@ -97,7 +101,8 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 			return res
 		}
 		managed += len(live)
-		changes := r.applyKind(ctx, s, t, cl.Name, engine, policy, gvk, objs, dests, live)
+		changes, inFlight := r.applyKind(ctx, s, t, cl, engine, policy, gvk, objs, dests, live)
+		res.inFlight = res.inFlight || inFlight
 		for _, c := range changes {
 			res.add(c)
 			r.count(s, t.Cluster, c)
@@ -163,64 +168,98 @@ func (r *Reconciler) ensureNamespace(ctx context.Context, cl *clusters.Cluster, 
 	return nil
 }
 
-// liveCopies lists a replication's managed copies of a kind in the DR namespaces, keyed by
-// namespace/name. A cluster that does not answer fails the list within a bounded time.
-func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind, replication string, namespaces []string) (map[string]*unstructured.Unstructured, error) {
+// liveCopies lists a replication's managed copies of a kind in the DR namespaces (metadata only),
+// keyed by namespace/name. A cluster that does not answer fails the list within a bounded time.
+func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind, replication string, namespaces []string) (map[string]*metav1.PartialObjectMetadata, error) {
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	out := map[string]*unstructured.Unstructured{}
+	out := map[string]*metav1.PartialObjectMetadata{}
 	for _, ns := range namespaces {
-		list := &unstructured.UnstructuredList{}
+		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{transform.LabelReplication: replication}); err != nil {
 			return nil, err
 		}
 		for i := range list.Items {
-			out[ns+"/"+list.Items[i].GetName()] = &list.Items[i]
+			item := &list.Items[i]
+			item.SetGroupVersionKind(gvk)
+			out[ns+"/"+item.GetName()] = item
 		}
 	}
 	return out, nil
 }
 
+// copyState is what the controller knows of one DR copy: the source and DR versions at which the
+// copy was last written or found equal, under which generation of the replication, and when.
+type copyState struct {
+	sourceVersion, liveVersion string
+	generation                 int64
+	at                         time.Time
+}
+
 // applyKind transforms and applies the objects of one kind with bounded concurrency. Each desired
 // object's key is removed from live, so what remains are orphans.
-func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, cluster string, engine *mirror.Engine, policy mirror.Policy,
-	gvk schema.GroupVersionKind, objs []*unstructured.Unstructured, dests map[string]string, live map[string]*unstructured.Unstructured) []mirror.Change {
+func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
+	gvk schema.GroupVersionKind, objs []client.Object, dests map[string]string, live map[string]*metav1.PartialObjectMetadata) ([]mirror.Change, bool) {
 	type job struct {
-		desired, live *unstructured.Unstructured
-		src           *unstructured.Unstructured
-		syncedKey     string
-		recreate      bool // the copy was deleted on DR: drift
-		complete      bool // dr-syncer created the namespace: live is the whole truth
+		desired  *unstructured.Unstructured
+		live     metav1.Object
+		src      client.Object
+		key      string
+		recreate bool // the copy was deleted on DR: drift
+		complete bool // dr-syncer created the namespace: live is the whole truth
 	}
+	seen := cl.SeenVersion(gvk)
+	gen := s.obj.GetGeneration()
 	changes := make([]mirror.Change, 0, len(objs))
+	inFlight := false
 	var jobs []job
 	for _, o := range objs {
 		dest, ok := dests[o.GetNamespace()]
 		if !ok {
 			continue
 		}
-		desired, err := transform.Desired(o, r.transformOptions(s, t, dest))
-		if err != nil {
-			changes = append(changes, mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed,
-				Err: fmt.Errorf("transform failed: %w", err)})
+		liveKey := dest + "/" + o.GetName()
+		l := live[liveKey]
+		delete(live, liveKey)
+		key := t.Cluster + "/" + gvk.GroupKind().String() + "/" + liveKey
+		st, known := r.copyState(key)
+		unchanged := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionUnchanged}
+		switch {
+		case known && l != nil && st.liveVersion == l.GetResourceVersion() && st.sourceVersion == o.GetResourceVersion() && st.generation == gen:
+			// Verified at these very versions: nothing to transform, nothing to compare.
+			changes = append(changes, unchanged)
+			continue
+		case known && st.liveVersion != "" && (l == nil || l.GetResourceVersion() != st.liveVersion) && olderThan(seen, st.liveVersion):
+			// Our own write has not reached the cache yet; its event brings another pass.
+			changes = append(changes, unchanged)
+			inFlight = true
 			continue
 		}
-		key := dest + "/" + o.GetName()
-		l := live[key]
-		delete(live, key)
-		syncedKey := t.Cluster + "/" + gvk.GroupKind().String() + "/" + key
-		recreate := l == nil && r.wasSynced(syncedKey)
-		if recreate && policy.Drift != mirror.DriftCorrect {
-			c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionReportDrift}
-			if policy.Drift == mirror.DriftIgnore {
-				c.Action = mirror.ActionUnchanged
+		src, err := toUnstructured(o, gvk)
+		if err == nil {
+			var desired *unstructured.Unstructured
+			if desired, err = transform.Desired(src, r.transformOptions(s, t, dest)); err == nil {
+				recreate := l == nil && known
+				if recreate && policy.Drift != mirror.DriftCorrect {
+					c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionReportDrift}
+					if policy.Drift == mirror.DriftIgnore {
+						c.Action = mirror.ActionUnchanged
+					}
+					r.afterApply(s, t.Cluster, gvk, o, key, c)
+					changes = append(changes, c)
+					continue
+				}
+				var lv metav1.Object
+				if l != nil {
+					lv = l
+				}
+				jobs = append(jobs, job{desired: desired, live: lv, src: o, key: key, recreate: recreate, complete: r.createdNamespace(cl.Name, dest)})
+				continue
 			}
-			r.afterApply(s, t.Cluster, gvk, o, syncedKey, c)
-			changes = append(changes, c)
-			continue
 		}
-		jobs = append(jobs, job{desired: desired, live: l, src: o, syncedKey: syncedKey, recreate: recreate, complete: r.createdNamespace(cluster, dest)})
+		changes = append(changes, mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed,
+			Err: fmt.Errorf("transform failed: %w", err)})
 	}
 	workers := max(1, r.Options.Workers)
 	sem := make(chan struct{}, workers)
@@ -236,14 +275,37 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 			if j.recreate && c.Action == mirror.ActionCreate {
 				c.Action = mirror.ActionCorrect
 			}
-			r.afterApply(s, t.Cluster, gvk, j.src, j.syncedKey, c)
+			r.afterApply(s, t.Cluster, gvk, j.src, j.key, c)
 			mu.Lock()
 			changes = append(changes, c)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	return changes
+	return changes, inFlight
+}
+
+// olderThan reports whether resourceVersion a is older than b. Resource versions are etcd
+// revisions; when either is not a number, the cache is trusted.
+func olderThan(a, b string) bool {
+	x, err1 := strconv.ParseUint(a, 10, 64)
+	y, err2 := strconv.ParseUint(b, 10, 64)
+	return err1 == nil && err2 == nil && x < y
+}
+
+// toUnstructured turns a source object from the cache (typed for built-in kinds, which is what
+// keeps the cache small) into the unstructured form the transforms work on.
+func toUnstructured(o client.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
 }
 
 func (r *Reconciler) createdNamespace(cluster, ns string) bool {
@@ -252,21 +314,26 @@ func (r *Reconciler) createdNamespace(cluster, ns string) bool {
 	return r.mem.createdNamespaces[cluster+"/"+ns]
 }
 
-func (r *Reconciler) wasSynced(key string) bool {
+func (r *Reconciler) copyState(key string) (copyState, bool) {
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
-	return r.mem.synced[key]
+	st, ok := r.mem.copies[key]
+	return st, ok
 }
 
 // afterApply records what a change means for drift tracking and propagation lag.
-func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVersionKind, src *unstructured.Unstructured, syncedKey string, c mirror.Change) {
+func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVersionKind, src client.Object, key string, c mirror.Change) {
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	switch c.Action {
 	case mirror.ActionCreate, mirror.ActionUpdate, mirror.ActionCorrect, mirror.ActionAdopt, mirror.ActionUnchanged, mirror.ActionReportDrift:
-		r.mem.synced[syncedKey] = true
+		st := copyState{sourceVersion: src.GetResourceVersion(), liveVersion: c.LiveVersion, generation: s.obj.GetGeneration(), at: r.Now()}
+		if c.Action == mirror.ActionReportDrift {
+			st.liveVersion = "" // still differs: compare again next time
+		}
+		r.mem.copies[key] = st
 	default:
-		delete(r.mem.synced, syncedKey)
+		delete(r.mem.copies, key)
 	}
 	if c.Action == mirror.ActionCreate || c.Action == mirror.ActionUpdate {
 		if at, ok := r.mem.changedAt[objectKey(gvk.GroupKind().String(), src.GetNamespace(), src.GetName())]; ok {
@@ -282,7 +349,7 @@ func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVers
 }
 
 // prune deletes orphaned copies under deletionPolicy Delete, unless the mass-delete breaker trips.
-func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, orphans []*unstructured.Unstructured, managed int, res *targetResult) {
+func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, orphans []*metav1.PartialObjectMetadata, managed int, res *targetResult) {
 	if len(orphans) == 0 {
 		return
 	}
@@ -308,7 +375,7 @@ func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, e
 		res.add(c)
 		r.count(s, t.Cluster, c)
 		r.mem.mu.Lock()
-		delete(r.mem.synced, t.Cluster+"/"+o.GroupVersionKind().GroupKind().String()+"/"+o.GetNamespace()+"/"+o.GetName())
+		delete(r.mem.copies, t.Cluster+"/"+o.GroupVersionKind().GroupKind().String()+"/"+o.GetNamespace()+"/"+o.GetName())
 		r.mem.mu.Unlock()
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,8 +21,9 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
-// Cluster is a connected DR cluster: a client for writes and a cache that holds only the objects
-// dr-syncer manages there (managedFields stripped), so that an edit or delete on DR is seen at once.
+// Cluster is a connected DR cluster: a client for writes and a cache that holds only the metadata
+// of the objects dr-syncer manages there, so that an edit or delete on DR is seen at once while
+// memory stays small; content is read only when a decision needs it.
 type Cluster struct {
 	Name   string
 	Client client.Client
@@ -36,6 +37,19 @@ type Cluster struct {
 
 	mu       sync.Mutex
 	watching map[schema.GroupVersionKind]bool
+	informer map[schema.GroupVersionKind]cache.Informer
+}
+
+// SeenVersion is the resourceVersion up to which the cache's informer for gvk has seen events,
+// so a caller can tell a cache that lags behind its own write from a copy that is really gone.
+func (c *Cluster) SeenVersion(gvk schema.GroupVersionKind) string {
+	c.mu.Lock()
+	inf := c.informer[gvk]
+	c.mu.Unlock()
+	if v, ok := inf.(interface{ LastSyncResourceVersion() string }); ok {
+		return v.LastSyncResourceVersion()
+	}
+	return ""
 }
 
 // Watch makes sure the cache has an informer for gvk that reports every event to the registry's
@@ -46,7 +60,7 @@ func (c *Cluster) Watch(ctx context.Context, gvk schema.GroupVersionKind) error 
 	if c.watching[gvk] {
 		return nil
 	}
-	obj := &unstructured.Unstructured{}
+	obj := &metav1.PartialObjectMetadata{}
 	obj.SetGroupVersionKind(gvk)
 	inf, err := c.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
@@ -69,6 +83,7 @@ func (c *Cluster) Watch(ctx context.Context, gvk schema.GroupVersionKind) error 
 		}
 	}
 	c.watching[gvk] = true
+	c.informer[gvk] = inf
 	return nil
 }
 
@@ -147,7 +162,7 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c := &Cluster{Name: name, Client: cl, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
-		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}}
+		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}
 	go func() {
 		if err := ca.Start(cctx); err != nil {
 			logf.FromContext(ctx).Error(err, "DR cache stopped", "cluster", name)

@@ -4,6 +4,7 @@
 package mirror
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -51,6 +52,28 @@ type Policy struct {
 	// LiveIsComplete says an absent live object is truly absent (dr-syncer created the namespace
 	// and sees all of it), so a create needs no look-up first.
 	LiveIsComplete bool
+	// Verified says the live object's content was found equal to the desired state at its current
+	// resourceVersion, so an equal hash needs no content comparison.
+	Verified bool
+}
+
+// Plan decides from the live object's metadata alone when it can (DR caches hold metadata only);
+// needsContent says the full live object must be read and compared with Decide.
+func Plan(desired *unstructured.Unstructured, live metav1.Object, p Policy) (a Action, needsContent bool) {
+	switch {
+	case live == nil:
+		return ActionCreate, false
+	case !Owns(live, desired):
+		if p.Adopt {
+			return ActionAdopt, false
+		}
+		return ActionConflict, false
+	case live.GetAnnotations()[transform.AnnotationSpecHash] != desired.GetAnnotations()[transform.AnnotationSpecHash]:
+		return ActionUpdate, false
+	case p.Verified:
+		return ActionUnchanged, false
+	}
+	return "", true
 }
 
 // Decide says what the DR copy needs: desired is the transformed source object (with its spec
@@ -81,7 +104,7 @@ func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
 }
 
 // Owns reports whether live is dr-syncer's copy of the same source object as desired.
-func Owns(live, desired *unstructured.Unstructured) bool {
+func Owns(live metav1.Object, desired *unstructured.Unstructured) bool {
 	return live.GetLabels()[transform.LabelManagedBy] == transform.ManagedByValue &&
 		live.GetAnnotations()[transform.AnnotationSource] == desired.GetAnnotations()[transform.AnnotationSource]
 }

@@ -3,6 +3,7 @@ package mirror
 import (
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -89,5 +90,35 @@ func TestPruneAllowed(t *testing.T) {
 		if got := PruneAllowed(tt.orphans, tt.managed, 0.1, 5); got != tt.want {
 			t.Errorf("PruneAllowed(%d, %d) = %v, want %v", tt.orphans, tt.managed, got, tt.want)
 		}
+	}
+}
+
+func TestPlan(t *testing.T) {
+	desired := cm("src/shop/app", "h1", "blue", true)
+	tests := []struct {
+		name        string
+		live        *unstructured.Unstructured
+		policy      Policy
+		want        Action
+		needContent bool
+	}{
+		{"absent", nil, Policy{}, ActionCreate, false},
+		{"unmanaged", cm("", "", "red", false), Policy{}, ActionConflict, false},
+		{"unmanaged adopted", cm("", "", "red", false), Policy{Adopt: true}, ActionAdopt, false},
+		{"hash differs", cm("src/shop/app", "h0", "red", true), Policy{}, ActionUpdate, false},
+		{"hash equal, verified at this version", cm("src/shop/app", "h1", "red", true), Policy{Verified: true}, ActionUnchanged, false},
+		{"hash equal, not verified: compare content", cm("src/shop/app", "h1", "blue", true), Policy{}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var live metav1.Object
+			if tt.live != nil {
+				live = tt.live
+			}
+			got, need := Plan(desired, live, tt.policy)
+			if got != tt.want || need != tt.needContent {
+				t.Fatalf("Plan() = %q, %v; want %q, %v", got, need, tt.want, tt.needContent)
+			}
+		})
 	}
 }

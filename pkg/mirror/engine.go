@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +22,9 @@ type Change struct {
 	Name      string
 	Action    Action
 	Err       error
+	// LiveVersion is the resourceVersion of the DR object after the change, when known: the
+	// written object's, or the one whose content was found equal.
+	LiveVersion string
 }
 
 // Engine writes to one DR cluster.
@@ -28,38 +32,51 @@ type Engine struct {
 	Client client.Client
 }
 
-// Apply decides and, when the decision writes, server-side applies desired. live is the DR object
-// or nil. A write that fails is ActionFailed with the error; nothing else is retried here.
-func (e *Engine) Apply(ctx context.Context, desired, live *unstructured.Unstructured, p Policy) Change {
+// Apply plans from live's metadata (nil when the cache has no copy), reads the full live object
+// only when the plan needs its content, and server-side applies desired when the decision writes.
+// A write that fails is ActionFailed with the error; nothing is retried here.
+func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, live metav1.Object, p Policy) Change {
 	c := Change{GroupKind: desired.GroupVersionKind().GroupKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
-	c.Action = Decide(desired, live, p)
-	if c.Action == ActionCreate && !p.LiveIsComplete {
-		// live comes from a cache of managed objects only; an object dr-syncer does not own is
-		// invisible there, so look before creating, or Skip could overwrite it.
-		existing := &unstructured.Unstructured{}
-		existing.SetGroupVersionKind(desired.GroupVersionKind())
-		switch err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing); {
+	action, needsContent := Plan(desired, live, p)
+	if live != nil && !needsContent && action == ActionUnchanged {
+		c.LiveVersion = live.GetResourceVersion()
+	}
+	// The cache holds only managed objects: an object dr-syncer does not own is invisible there,
+	// so look before creating, or Skip could overwrite it.
+	if needsContent || (action == ActionCreate && !p.LiveIsComplete) {
+		full := &unstructured.Unstructured{}
+		full.SetGroupVersionKind(desired.GroupVersionKind())
+		switch err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), full); {
 		case err == nil:
-			c.Action = Decide(desired, existing, p)
-		case !apierrors.IsNotFound(err):
+			action = Decide(desired, full, p)
+			if action == ActionUnchanged {
+				c.LiveVersion = full.GetResourceVersion()
+			}
+		case apierrors.IsNotFound(err):
+			action = ActionCreate
+		default:
 			c.Err = fmt.Errorf("failed to read %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 			c.Action = ActionFailed
 			return c
 		}
 	}
+	c.Action = action
 	if !c.Action.Writes() {
 		return c
 	}
-	if err := e.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	written := desired.DeepCopy()
+	if err := e.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(written), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		c.Err = fmt.Errorf("failed to apply %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 		c.Action = ActionFailed
+		return c
 	}
+	c.LiveVersion = written.GetResourceVersion()
 	return c
 }
 
-// Delete removes an orphaned DR copy; an object already gone counts as deleted.
-func (e *Engine) Delete(ctx context.Context, obj *unstructured.Unstructured) Change {
-	c := Change{GroupKind: obj.GroupVersionKind().GroupKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Action: ActionDelete}
+// Delete removes an orphaned DR copy (metadata is enough); an object already gone counts as deleted.
+func (e *Engine) Delete(ctx context.Context, obj client.Object) Change {
+	c := Change{GroupKind: obj.GetObjectKind().GroupVersionKind().GroupKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Action: ActionDelete}
 	if err := e.Client.Delete(ctx, obj, client.Preconditions{UID: ptr(obj.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
 		c.Err = fmt.Errorf("failed to delete %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 		c.Action = ActionFailed

@@ -138,5 +138,21 @@ func (p *Process) GC() error {
 	return resp.Body.Close()
 }
 
+// SaveHeapProfile writes the manager's heap profile to path, for `go tool pprof`.
+func (p *Process) SaveHeapProfile(path string) error {
+	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
 // Pid is the manager's process ID.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
