@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
@@ -25,8 +27,11 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	})); err != nil {
 		return err
 	}
-	sourceCache, err := cache.New(mgr.GetConfig(), cache.Options{
-		HTTPClient: mgr.GetHTTPClient(), Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+	// The source is this cluster: compressing its responses only costs CPU on both ends.
+	sourceCfg := rest.CopyConfig(mgr.GetConfig())
+	sourceCfg.DisableCompression = true
+	sourceCache, err := cache.New(sourceCfg, cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		DefaultLabelSelector: replication.SourceSelector(),
 		DefaultTransform:     cache.TransformStripManagedFields(),
 	})
@@ -35,6 +40,14 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}
 	if err := mgr.Add(sourceCache); err != nil {
 		return err
+	}
+	// Content of changed source objects is read directly; the manager's client is rate-limited
+	// for its own small traffic, so this reader gets its own limits.
+	readerCfg := rest.CopyConfig(sourceCfg)
+	readerCfg.QPS, readerCfg.Burst = float32(o.SourceQPS), 2*o.SourceQPS
+	sourceReader, err := client.New(readerCfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return fmt.Errorf("failed to create the source reader: %w", err)
 	}
 	if err := (&remotecluster.Reconciler{Client: mgr.GetClient(), Namespace: o.Namespace, Policy: o.Kubeconfig, Registry: registry}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the RemoteCluster controller: %w", err)
@@ -45,7 +58,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}
 	for _, namespaced := range []bool{false, true} {
 		r := &replication.Reconciler{
-			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SourceCache: sourceCache, Registry: registry,
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SourceCache: sourceCache, SourceReader: sourceReader, Registry: registry,
 			Recorder: mgr.GetEventRecorder("dr-syncer"), Options: ropts, Namespaced: namespaced,
 		}
 		if err := r.SetupWithManager(mgr, shared); err != nil {

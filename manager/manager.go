@@ -68,6 +68,7 @@ type Options struct {
 	// InProcessRestart allows a second manager in the same process (tests restart it).
 	InProcessRestart bool
 	PprofAddr        string
+	SourceQPS        int
 }
 
 // BindFlags registers the manager's flags on fs and returns the Options they fill.
@@ -103,6 +104,7 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.IntVar(&o.Workers, "apply-workers", 16, "Concurrent writes per target.")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "Replications reconciled at once.")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "", "Address of /debug/pprof for profiling (off by default).")
+	fs.IntVar(&o.SourceQPS, "source-qps", 500, "Request rate of reads of changed source objects (burst is twice that).")
 	return o
 }
 

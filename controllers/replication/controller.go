@@ -51,11 +51,13 @@ type Options struct {
 type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
-	// SourceCache holds only objects that carry the replication label.
+	// SourceCache holds the metadata of the objects that carry the replication label.
 	SourceCache cache.Cache
-	Registry    *clusters.Registry
-	Recorder    events.EventRecorder
-	Options     Options
+	// SourceReader reads their content from the source API server when a pass needs it.
+	SourceReader client.Reader
+	Registry     *clusters.Registry
+	Recorder     events.EventRecorder
+	Options      Options
 	// Namespaced selects Replication (true) or ClusterReplication (false).
 	Namespaced bool
 	// Now is the clock; tests inject one.

@@ -11,11 +11,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -132,17 +130,18 @@ func (r *Reconciler) kindsOf(s *subject) ([]schema.GroupVersionKind, []problem) 
 	return out, problems
 }
 
-// gathered are the source objects in scope, by kind, in apply order. Built-in kinds are typed
-// objects (the source cache holds them typed, which is far smaller than unstructured maps).
+// gathered are the source objects in scope (metadata from the source cache), by kind, in apply
+// order, and the reader of their content for this pass.
 type gathered struct {
-	kinds   []schema.GroupVersionKind
-	objects map[schema.GroupVersionKind][]client.Object
+	kinds    []schema.GroupVersionKind
+	objects  map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata
+	contents *contents
 }
 
 // gather reads the labeled source objects of every kind in scope from the source cache.
 func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (gathered, []problem) {
 	kinds, problems := r.kindsOf(s)
-	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]client.Object{}}
+	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata{}}
 	sel := replicationLabelExists()
 	if s.spec.Resources.Selector != nil {
 		extra, err := metav1.LabelSelectorAsSelector(s.spec.Resources.Selector)
@@ -152,12 +151,10 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 		reqs, _ := extra.Requirements()
 		sel = sel.Add(reqs...)
 	}
+	g.contents = newContents(r.SourceReader, sel)
 	for _, gvk := range kinds {
-		probe, err := r.newObject(gvk)
-		if err != nil {
-			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: err.Error()})
-			continue
-		}
+		probe := &metav1.PartialObjectMetadata{}
+		probe.SetGroupVersionKind(gvk)
 		inf, err := r.SourceCache.GetInformer(ctx, probe)
 		if err != nil {
 			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: fmt.Sprintf("cannot watch %s on the source: %v", gvk.Kind, err)})
@@ -167,62 +164,23 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: err.Error()})
 		}
 		for _, ns := range sources {
-			list, err := r.newList(gvk)
-			if err == nil {
-				// The cache's objects are read-only here: transforms copy before they change anything.
-				err = r.SourceCache.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}, client.UnsafeDisableDeepCopy)
-			}
-			if err != nil {
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			// The cache's objects are read-only here: nothing below changes them.
+			if err := r.SourceCache.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}, client.UnsafeDisableDeepCopy); err != nil {
 				problems = append(problems, problem{kind: gvk.Kind, namespace: ns, reason: "Failed", message: fmt.Sprintf("cannot list %s: %v", gvk.Kind, err)})
 				continue
 			}
-			_ = meta.EachListItem(list, func(o runtime.Object) error {
-				obj, ok := o.(client.Object)
-				if ok && scope.SkipReason(gvk.GroupKind(), obj, secretType(obj), s.spec.Resources.IncludeHelmReleases) == "" {
+			for i := range list.Items {
+				obj := &list.Items[i]
+				// The Secret type is not in metadata: it is checked again once the content is read.
+				if scope.SkipReason(gvk.GroupKind(), obj, "", s.spec.Resources.IncludeHelmReleases) == "" {
 					g.objects[gvk] = append(g.objects[gvk], obj)
 				}
-				return nil
-			})
+			}
 		}
 	}
 	return g, problems
-}
-
-// newObject returns an empty object of gvk: typed when the scheme knows the kind, else unstructured.
-func (r *Reconciler) newObject(gvk schema.GroupVersionKind) (client.Object, error) {
-	if o, err := r.Client.Scheme().New(gvk); err == nil {
-		if co, ok := o.(client.Object); ok {
-			return co, nil
-		}
-	}
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
-	return u, nil
-}
-
-// newList returns an empty list of gvk: typed when the scheme knows the kind, else unstructured.
-func (r *Reconciler) newList(gvk schema.GroupVersionKind) (client.ObjectList, error) {
-	lgvk := gvk.GroupVersion().WithKind(gvk.Kind + "List")
-	if o, err := r.Client.Scheme().New(lgvk); err == nil {
-		if l, ok := o.(client.ObjectList); ok {
-			return l, nil
-		}
-	}
-	u := &unstructured.UnstructuredList{}
-	u.SetGroupVersionKind(lgvk)
-	return u, nil
-}
-
-// secretType is a Secret's type, "" for other objects.
-func secretType(o client.Object) string {
-	switch s := o.(type) {
-	case *corev1.Secret:
-		return string(s.Type)
-	case *unstructured.Unstructured:
-		t, _, _ := unstructured.NestedString(s.Object, "type")
-		return t
-	}
-	return ""
 }
 
 // backfill labels what the webhook missed (objects created before the opt-in or while it was down),

@@ -13,14 +13,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -101,7 +102,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 			return res
 		}
 		managed += len(live)
-		changes, inFlight := r.applyKind(ctx, s, t, cl, engine, policy, gvk, objs, dests, live)
+		changes, inFlight := r.applyKind(ctx, s, t, cl, engine, policy, gvk, g, dests, live)
 		res.inFlight = res.inFlight || inFlight
 		for _, c := range changes {
 			res.add(c)
@@ -200,20 +201,18 @@ type copyState struct {
 // applyKind transforms and applies the objects of one kind with bounded concurrency. Each desired
 // object's key is removed from live, so what remains are orphans.
 func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
-	gvk schema.GroupVersionKind, objs []client.Object, dests map[string]string, live map[string]*metav1.PartialObjectMetadata) ([]mirror.Change, bool) {
-	type job struct {
-		desired  *unstructured.Unstructured
-		live     metav1.Object
-		src      client.Object
-		key      string
-		recreate bool // the copy was deleted on DR: drift
-		complete bool // dr-syncer created the namespace: live is the whole truth
-	}
+	gvk schema.GroupVersionKind, g gathered, dests map[string]string, live map[string]*metav1.PartialObjectMetadata) ([]mirror.Change, bool) {
 	seen := cl.SeenVersion(gvk)
 	gen := s.obj.GetGeneration()
+	lives := make(map[string]*metav1.PartialObjectMetadata, len(live))
+	for k, v := range live {
+		lives[k] = v
+	}
+	objs := g.objects[gvk]
 	changes := make([]mirror.Change, 0, len(objs))
 	inFlight := false
-	var jobs []job
+	var needContent []*metav1.PartialObjectMetadata
+	needed := map[string]int{}
 	for _, o := range objs {
 		dest, ok := dests[o.GetNamespace()]
 		if !ok {
@@ -236,53 +235,85 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 			inFlight = true
 			continue
 		}
-		src, err := toUnstructured(o, gvk)
-		if err == nil {
-			var desired *unstructured.Unstructured
-			if desired, err = transform.Desired(src, r.transformOptions(s, t, dest)); err == nil {
-				recreate := l == nil && known
-				if recreate && policy.Drift != mirror.DriftCorrect {
-					c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionReportDrift}
-					if policy.Drift == mirror.DriftIgnore {
-						c.Action = mirror.ActionUnchanged
-					}
-					r.afterApply(s, t.Cluster, gvk, o, key, c)
-					changes = append(changes, c)
-					continue
-				}
-				var lv metav1.Object
-				if l != nil {
-					lv = l
-				}
-				jobs = append(jobs, job{desired: desired, live: lv, src: o, key: key, recreate: recreate, complete: r.createdNamespace(cl.Name, dest)})
-				continue
-			}
-		}
-		changes = append(changes, mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed,
-			Err: fmt.Errorf("transform failed: %w", err)})
+		needContent = append(needContent, o)
+		needed[o.GetNamespace()]++
 	}
+	for ns, n := range needed {
+		if err := g.contents.prefetch(ctx, gvk, ns, n); err != nil {
+			log.FromContext(ctx).V(1).Info("falling back to reading objects one by one", "error", err.Error())
+		}
+	}
+	// Content reads, transforms and writes run on the workers: one slow object never holds up the rest.
 	workers := max(1, r.Options.Workers)
 	sem := make(chan struct{}, workers)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	for _, o := range needContent {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			p := policy
-			p.LiveIsComplete = j.complete
-			c := engine.Apply(ctx, j.desired, j.live, p)
-			if j.recreate && c.Action == mirror.ActionCreate {
-				c.Action = mirror.ActionCorrect
-			}
-			r.afterApply(s, t.Cluster, gvk, j.src, j.key, c)
+			c, orphan := r.syncObject(ctx, s, t, cl, engine, policy, gvk, g, dests[o.GetNamespace()], o, lives)
 			mu.Lock()
-			changes = append(changes, c)
-			mu.Unlock()
+			defer mu.Unlock()
+			if orphan != nil {
+				live[dests[o.GetNamespace()]+"/"+o.GetName()] = orphan
+			}
+			if c != nil {
+				changes = append(changes, *c)
+			}
 		})
 	}
 	wg.Wait()
 	return changes, inFlight
+}
+
+// syncObject reads one source object's content, transforms and applies it. It returns the
+// change (nil when the object vanished) and, for an object that turns out never to be mirrored,
+// its live copy, which is then an orphan.
+func (r *Reconciler) syncObject(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
+	gvk schema.GroupVersionKind, g gathered, dest string, o *metav1.PartialObjectMetadata, lives map[string]*metav1.PartialObjectMetadata) (*mirror.Change, *metav1.PartialObjectMetadata) {
+	liveKey := dest + "/" + o.GetName()
+	key := t.Cluster + "/" + gvk.GroupKind().String() + "/" + liveKey
+	_, known := r.copyState(key)
+	l := lives[liveKey]
+	failed := func(err error) (*mirror.Change, *metav1.PartialObjectMetadata) {
+		return &mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed, Err: err}, nil
+	}
+	src, err := g.contents.get(ctx, gvk, o)
+	if err != nil {
+		return failed(err)
+	}
+	if src == nil {
+		return nil, nil // deleted since the cache saw it: its copy is pruned on the next pass
+	}
+	if scope.SkipReason(gvk.GroupKind(), src, secretType(src), s.spec.Resources.IncludeHelmReleases) != "" {
+		return nil, l
+	}
+	desired, err := transform.Desired(src, r.transformOptions(s, t, dest))
+	if err != nil {
+		return failed(fmt.Errorf("transform failed: %w", err))
+	}
+	recreate := l == nil && known
+	if recreate && policy.Drift != mirror.DriftCorrect {
+		c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionReportDrift}
+		if policy.Drift == mirror.DriftIgnore {
+			c.Action = mirror.ActionUnchanged
+		}
+		r.afterApply(s, t.Cluster, gvk, src, key, c)
+		return &c, nil
+	}
+	var lv metav1.Object
+	if l != nil {
+		lv = l
+	}
+	p := policy
+	p.LiveIsComplete = r.createdNamespace(cl.Name, dest)
+	c := engine.Apply(ctx, desired, lv, p)
+	if recreate && c.Action == mirror.ActionCreate {
+		c.Action = mirror.ActionCorrect
+	}
+	r.afterApply(s, t.Cluster, gvk, src, key, c)
+	return &c, nil
 }
 
 // olderThan reports whether resourceVersion a is older than b. Resource versions are etcd
@@ -293,19 +324,10 @@ func olderThan(a, b string) bool {
 	return err1 == nil && err2 == nil && x < y
 }
 
-// toUnstructured turns a source object from the cache (typed for built-in kinds, which is what
-// keeps the cache small) into the unstructured form the transforms work on.
-func toUnstructured(o client.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
-	if u, ok := o.(*unstructured.Unstructured); ok {
-		return u, nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-	if err != nil {
-		return nil, err
-	}
-	u := &unstructured.Unstructured{Object: m}
-	u.SetGroupVersionKind(gvk)
-	return u, nil
+// secretType is a Secret's type, "" for other objects.
+func secretType(o *unstructured.Unstructured) string {
+	t, _, _ := unstructured.NestedString(o.Object, "type")
+	return t
 }
 
 func (r *Reconciler) createdNamespace(cluster, ns string) bool {
@@ -322,7 +344,7 @@ func (r *Reconciler) copyState(key string) (copyState, bool) {
 }
 
 // afterApply records what a change means for drift tracking and propagation lag.
-func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVersionKind, src client.Object, key string, c mirror.Change) {
+func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVersionKind, src metav1.Object, key string, c mirror.Change) {
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	switch c.Action {

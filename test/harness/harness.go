@@ -165,6 +165,7 @@ func (e *Env) ManagerOptions() manager.Options {
 		Workers:           16,
 		Concurrency:       4,
 		InProcessRestart:  true,
+		SourceQPS:         500,
 	}
 }
 
