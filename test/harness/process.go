@@ -154,5 +154,21 @@ func (p *Process) SaveHeapProfile(path string) error {
 	return err
 }
 
+// SaveCPUProfile records the manager's CPU profile for the given seconds into path.
+func (p *Process) SaveCPUProfile(path string, seconds int) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.PprofAddr, seconds))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
 // Pid is the manager's process ID.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
