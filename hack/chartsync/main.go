@@ -47,10 +47,10 @@ func run(config, chart string) error {
 			return err
 		}
 	}
-	if err := webhooks(filepath.Join(config, "webhook", "manifests.yaml"), filepath.Join(chart, "templates", "webhooks.yaml")); err != nil {
+	if err := templated(filepath.Join(config, "webhook", "manifests.yaml"), filepath.Join(chart, "templates", "webhooks.yaml"), true); err != nil {
 		return err
 	}
-	return rbac(filepath.Join(config, "rbac", "role.yaml"), filepath.Join(chart, "templates", "rbac-generated.yaml"))
+	return templated(filepath.Join(config, "rbac", "role.yaml"), filepath.Join(chart, "templates", "rbac-generated.yaml"), false)
 }
 
 func docs(path string) ([]map[string]any, error) {
@@ -83,30 +83,9 @@ func render(v any) (string, error) {
 	return strings.ReplaceAll(s, nsPlaceholder, "{{ .Release.Namespace }}"), nil
 }
 
-func webhooks(src, dst string) error {
-	ds, err := docs(src)
-	if err != nil {
-		return err
-	}
-	var out strings.Builder
-	out.WriteString(header)
-	for _, d := range ds {
-		meta := d["metadata"].(map[string]any)
-		meta["annotations"] = map[string]any{"__CA_ANNOTATION__": ""}
-		meta["labels"] = map[string]any{"__LABELS__": ""}
-		body, err := render(d)
-		if err != nil {
-			return err
-		}
-		body = strings.ReplaceAll(body, "    __CA_ANNOTATION__: \"\"\n",
-			"    {{- include \"dr-syncer.caAnnotation\" . | nindent 4 }}\n")
-		body = strings.ReplaceAll(body, "    __LABELS__: \"\"\n", "    {{- include \"dr-syncer.labels\" . | nindent 4 }}\n")
-		out.WriteString("---\n" + body)
-	}
-	return os.WriteFile(dst, []byte(out.String()), 0o644)
-}
-
-func rbac(src, dst string) error {
+// templated rewrites generated manifests as chart templates: the release namespace, the chart's
+// labels and, for webhook configurations, cert-manager's CA injection annotation.
+func templated(src, dst string, caAnnotation bool) error {
 	ds, err := docs(src)
 	if err != nil {
 		return err
@@ -116,10 +95,14 @@ func rbac(src, dst string) error {
 	for _, d := range ds {
 		meta := d["metadata"].(map[string]any)
 		meta["labels"] = map[string]any{"__LABELS__": ""}
+		if caAnnotation {
+			meta["annotations"] = map[string]any{"__CA_ANNOTATION__": ""}
+		}
 		body, err := render(d)
 		if err != nil {
 			return err
 		}
+		body = strings.ReplaceAll(body, "    __CA_ANNOTATION__: \"\"\n", "    {{- include \"dr-syncer.caAnnotation\" . | nindent 4 }}\n")
 		body = strings.ReplaceAll(body, "    __LABELS__: \"\"\n", "    {{- include \"dr-syncer.labels\" . | nindent 4 }}\n")
 		out.WriteString("---\n" + body)
 	}

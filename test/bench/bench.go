@@ -139,8 +139,9 @@ func objects(ns string, n, d int) []client.Object {
 	return out
 }
 
-// create writes objects with the given number of concurrent writers.
-func create(ctx context.Context, c client.Client, objs []client.Object, writers int) error {
+// parallel runs write on every object with the given number of concurrent writers and returns
+// the first error.
+func parallel(objs []client.Object, writers int, write func(client.Object) error) error {
 	ch := make(chan client.Object)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -148,7 +149,7 @@ func create(ctx context.Context, c client.Client, objs []client.Object, writers 
 	for range writers {
 		wg.Go(func() {
 			for o := range ch {
-				if err := c.Create(ctx, o); err != nil {
+				if err := write(o); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -166,40 +167,28 @@ func create(ctx context.Context, c client.Client, objs []client.Object, writers 
 	return firstErr
 }
 
-// apply server-side applies objects (as dr-syncer writes) with the given number of writers.
+// create writes objects with plain creates.
+func create(ctx context.Context, c client.Client, objs []client.Object, writers int) error {
+	return parallel(objs, writers, func(o client.Object) error { return c.Create(ctx, o) })
+}
+
+// apply server-side applies objects, as dr-syncer writes.
 func apply(ctx context.Context, c client.Client, objs []client.Object, writers int) error {
-	ch := make(chan client.Object)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for range writers {
-		wg.Go(func() {
-			for o := range ch {
-				u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-				if err == nil {
-					obj := &unstructured.Unstructured{Object: u}
-					gvk, _ := apiutil.GVKForObject(o, scheme.Scheme)
-					obj.SetGroupVersionKind(gvk)
-					unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
-					unstructured.RemoveNestedField(obj.Object, "status")
-					err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("bench"), client.ForceOwnership)
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, o := range objs {
-		ch <- o
-	}
-	close(ch)
-	wg.Wait()
-	return firstErr
+	return parallel(objs, writers, func(o client.Object) error {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return err
+		}
+		obj := &unstructured.Unstructured{Object: u}
+		gvk, err := apiutil.GVKForObject(o, scheme.Scheme)
+		if err != nil {
+			return err
+		}
+		obj.SetGroupVersionKind(gvk)
+		unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
+		unstructured.RemoveNestedField(obj.Object, "status")
+		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("bench"), client.ForceOwnership)
+	})
 }
 
 // writerClient is a client with enough QPS for concurrent writers (client-go defaults to 5).

@@ -80,11 +80,6 @@ func main() {
 }
 
 func run(ctx context.Context, rep *report, scale bool) error {
-	env, err := harness.StartWith(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Stop()
 	dir, err := os.MkdirTemp("", "drsyncer-bench-")
 	if err != nil {
 		return err
@@ -95,14 +90,12 @@ func run(ctx context.Context, rep *report, scale bool) error {
 		return err
 	}
 	defer logs.Close()
-	mgr, err := env.StartManagerProcess(ctx, harness.ManagerBinary(), dir, logs)
+	env, mgr, err := harness.StartWithProcess(ctx, dir, logs)
 	if err != nil {
 		return err
 	}
+	defer env.Stop()
 	defer mgr.Stop()
-	if err := env.RegisterDR(ctx); err != nil {
-		return err
-	}
 	b := &bench{env: env, mgr: mgr, rep: rep}
 	if err := b.waitReady(ctx); err != nil {
 		return err

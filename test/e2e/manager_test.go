@@ -41,20 +41,13 @@ func (s *syncBuffer) String() string {
 
 func TestManagerBinary(t *testing.T) {
 	ctx := context.Background()
-	env, err := harness.StartWith(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Stop()
 	logs := &syncBuffer{}
-	mgr, err := env.StartManagerProcess(ctx, harness.ManagerBinary(), t.TempDir(), logs)
+	env, mgr, err := harness.StartWithProcess(ctx, t.TempDir(), logs)
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, logs)
 	}
+	defer env.Stop()
 	defer mgr.Stop()
-	if err := env.RegisterDR(ctx); err != nil {
-		t.Fatal(err)
-	}
 
 	t.Run("webhooks reject an invalid replication with its field path", func(t *testing.T) {
 		r := &v1alpha1.Replication{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bad"},

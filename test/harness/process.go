@@ -98,6 +98,26 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 	return p, nil
 }
 
+// StartWithProcess brings up both control planes, the manager binary as a process (logs to logs,
+// files in dir) and RemoteCluster "dr": what the sandbox, the e2e tests and the benchmarks run on.
+// On error everything started is stopped again.
+func StartWithProcess(ctx context.Context, dir string, logs io.Writer) (*Env, *Process, error) {
+	env, err := StartWith(ctx, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	mgr, err := env.StartManagerProcess(ctx, ManagerBinary(), dir, logs)
+	if err == nil {
+		err = env.RegisterDR(ctx)
+	}
+	if err != nil {
+		mgr.Stop()
+		env.Stop()
+		return nil, nil, err
+	}
+	return env, mgr, nil
+}
+
 // Stop ends the manager with SIGTERM, then SIGKILL after 10 s, and waits for it.
 func (p *Process) Stop() {
 	if p == nil || p.cmd.Process == nil {
@@ -140,23 +160,16 @@ func (p *Process) GC() error {
 
 // SaveHeapProfile writes the manager's heap profile to path, for `go tool pprof`.
 func (p *Process) SaveHeapProfile(path string) error {
-	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/heap")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
+	return p.savePprof("heap", path)
 }
 
 // SaveCPUProfile records the manager's CPU profile for the given seconds into path.
 func (p *Process) SaveCPUProfile(path string, seconds int) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.PprofAddr, seconds))
+	return p.savePprof(fmt.Sprintf("profile?seconds=%d", seconds), path)
+}
+
+func (p *Process) savePprof(profile, path string) error {
+	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/" + profile)
 	if err != nil {
 		return err
 	}

@@ -39,13 +39,6 @@ func main() {
 }
 
 func run(ctx context.Context, dir string, demo bool) error {
-	fmt.Println("starting a source and a DR control plane ...")
-	env, err := harness.StartWith(ctx, false)
-	if err != nil {
-		return err
-	}
-	// Every exit path stops the control planes, so no kube-apiserver or etcd outlives us.
-	defer env.Stop()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -55,15 +48,15 @@ func run(ctx context.Context, dir string, demo bool) error {
 		return err
 	}
 	defer logs.Close()
-	fmt.Printf("starting dr-syncer (%s) with self-signed webhook certificates; logs in %s ...\n", harness.ManagerBinary(), logPath)
-	mgr, err := env.StartManagerProcess(ctx, harness.ManagerBinary(), dir, logs)
+	fmt.Printf("starting a source and a DR control plane, and dr-syncer (%s) with self-signed webhook certificates; logs in %s ...\n",
+		harness.ManagerBinary(), logPath)
+	env, mgr, err := harness.StartWithProcess(ctx, dir, logs)
 	if err != nil {
 		return err
 	}
+	// Every exit path stops the manager and the control planes: nothing outlives the sandbox.
+	defer env.Stop()
 	defer mgr.Stop()
-	if err := env.RegisterDR(ctx); err != nil {
-		return err
-	}
 	source, dr := filepath.Join(dir, "source.kubeconfig"), filepath.Join(dir, "dr.kubeconfig")
 	for path, plane := range map[string]string{source: "source", dr: "dr"} {
 		p := env.Source
