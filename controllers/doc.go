@@ -1,3 +1,3 @@
-// Package controllers holds one package per reconciled kind (RemoteCluster, ClusterReplication,
-// Replication). The replication controllers land with the mirroring engine.
+// Package controllers holds one package per reconciled kind: remotecluster (connect, probe, report
+// readiness of DR clusters) and replication (ClusterReplication and Replication passes).
 package controllers

@@ -59,7 +59,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	for _, namespaced := range []bool{false, true} {
 		r := &replication.Reconciler{
 			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SourceCache: sourceCache, SourceReader: sourceReader, Registry: registry,
-			Recorder: mgr.GetEventRecorder("dr-syncer"), Options: ropts, Namespaced: namespaced,
+			Recorder: mgr.GetEventRecorder("dr-syncer"), Options: ropts, Namespaced: namespaced, Now: o.Now,
 		}
 		if err := r.SetupWithManager(mgr, shared); err != nil {
 			return fmt.Errorf("failed to set up the replication controller: %w", err)

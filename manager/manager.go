@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
@@ -69,6 +70,8 @@ type Options struct {
 	InProcessRestart bool
 	PprofAddr        string
 	SourceQPS        int
+	// Now is the replication controllers' clock (time.Now when nil); tests move it.
+	Now func() time.Time
 }
 
 // BindFlags registers the manager's flags on fs and returns the Options they fill.

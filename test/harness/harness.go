@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,7 +47,14 @@ type Env struct {
 
 	mgrCancel context.CancelFunc
 	mgrDone   chan error
+	// clockOffset moves the in-process replication controllers' clock (see Advance).
+	clockOffset atomic.Int64
 }
+
+// Advance moves the in-process replication controllers' clock forward, for Scheduled mode tests.
+func (e *Env) Advance(d time.Duration) { e.clockOffset.Add(int64(d)) }
+
+func (e *Env) now() time.Time { return time.Now().Add(time.Duration(e.clockOffset.Load())) }
 
 // RepoRoot is the repository's root directory.
 func RepoRoot() string {
@@ -166,6 +174,7 @@ func (e *Env) ManagerOptions() manager.Options {
 		Concurrency:       4,
 		InProcessRestart:  true,
 		SourceQPS:         500,
+		Now:               e.now,
 	}
 }
 

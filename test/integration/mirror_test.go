@@ -541,3 +541,30 @@ func widgetCRD() *apiextensionsv1.CustomResourceDefinition {
 		},
 	}
 }
+
+var _ = Describe("Scheduled replication", func() {
+	It("syncs when the schedule comes due on the controller's clock, and shows the next sync", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Mode = v1alpha1.ModeScheduled
+			cr.Spec.Schedule = "0 0 1 1 *" // once a year: never due during the test unless the clock moves
+		})
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "first"}})).To(Succeed())
+		By("the first pass runs at once, since it never synced")
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(st.LastSyncTime).NotTo(BeNil())
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].NextSyncTime).NotTo(BeNil())
+			g.Expect(st.Targets[0].NextSyncTime.Month()).To(Equal(time.January))
+		}).WithTimeout(wait).Should(Succeed())
+
+		By("a change waits for the schedule")
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "later"}})).To(Succeed())
+		Consistently(func() bool { return apierrors.IsNotFound(drGet(ctx, drNS, "later", &corev1.ConfigMap{})) }).WithTimeout(2 * time.Second).Should(BeTrue())
+
+		By("a year later on the controller's clock, the next look runs the pass")
+		env.Advance(366 * 24 * time.Hour)
+		updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Annotations = map[string]string{"look": "now"} })
+		eventuallyOnDR(ctx, drNS, "later", &corev1.ConfigMap{})
+	})
+})
