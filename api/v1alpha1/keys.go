@@ -21,6 +21,9 @@ const (
 	AnnotationSpecHash = "drsyncer.io/spec-hash"
 	// AnnotationSourceReplicas on a DR workload keeps the source's replica count.
 	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
+	// AnnotationOwnership on a DR copy says it was created with a plain create (cheaper than a
+	// server-side apply) and its field ownership is migrated on its first update; then it goes.
+	AnnotationOwnership = "drsyncer.io/ownership"
 	// AnnotationSyncRequestedAt on a replication requests one pass (Manual mode); any new value
 	// runs exactly one pass.
 	AnnotationSyncRequestedAt = "drsyncer.io/sync-requested-at"

@@ -18,6 +18,7 @@ func TestWellKnownKeysAgree(t *testing.T) {
 		"source uid":         {transform.AnnotationSourceUID, v1alpha1.AnnotationSourceUID},
 		"spec hash":          {transform.AnnotationSpecHash, v1alpha1.AnnotationSpecHash},
 		"source replicas":    {transform.AnnotationSourceReplicas, v1alpha1.AnnotationSourceReplicas},
+		"ownership":          {transform.AnnotationOwnership, v1alpha1.AnnotationOwnership},
 		"replicas mode zero": {string(transform.ReplicasZero), v1alpha1.ReplicasZero},
 		"replicas preserve":  {string(transform.ReplicasPreserve), v1alpha1.ReplicasPreserve},
 	}

@@ -27,6 +27,9 @@ const (
 	AnnotationSourceUID      = "drsyncer.io/source-uid"
 	AnnotationSpecHash       = "drsyncer.io/spec-hash"
 	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
+	// AnnotationOwnership marks a DR copy created with a plain create, whose fields dr-syncer owns
+	// through an Update entry; the first server-side apply migrates them to its Apply entry.
+	AnnotationOwnership = "drsyncer.io/ownership"
 	// NodeSelectorStandby keeps a DaemonSet's pods off every node while the copy is a standby.
 	NodeSelectorStandby = "drsyncer.io/standby"
 )

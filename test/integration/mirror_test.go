@@ -568,3 +568,35 @@ var _ = Describe("Scheduled replication", func() {
 		eventuallyOnDR(ctx, drNS, "later", &corev1.ConfigMap{})
 	})
 })
+
+var _ = Describe("Field ownership", func() {
+	It("drops on DR what the source dropped, also for copies created with a plain create", func(ctx context.Context) {
+		ns, _, drNS := optIn(ctx, nil)
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "owned",
+			Labels: map[string]string{"keep": "1", "drop": "2"}, Annotations: map[string]string{"note": "x"}},
+			Data: map[string]string{"a": "1", "b": "2"}}
+		Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
+		var drCM corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "owned", &drCM)
+		Expect(drCM.Labels).To(HaveKey("drop"))
+
+		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
+		delete(cm.Labels, "drop")
+		delete(cm.Annotations, "note")
+		delete(cm.Data, "b")
+		Expect(env.SourceClient.Update(ctx, cm)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(drGet(ctx, drNS, "owned", &drCM)).To(Succeed())
+			g.Expect(drCM.Labels).NotTo(HaveKey("drop"))
+			g.Expect(drCM.Labels).To(HaveKeyWithValue("keep", "1"))
+			g.Expect(drCM.Annotations).NotTo(HaveKey("note"))
+			g.Expect(drCM.Annotations).NotTo(HaveKey(v1alpha1.AnnotationOwnership))
+			g.Expect(drCM.Data).To(Equal(map[string]string{"a": "1"}))
+		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
+		for _, mf := range drCM.ManagedFields {
+			if mf.Manager == "dr-syncer" {
+				Expect(mf.Operation).To(Equal(metav1.ManagedFieldsOperationApply), "dr-syncer owns its fields by apply")
+			}
+		}
+	})
+})
