@@ -270,13 +270,20 @@ func (r *Reconciler) transformOptions(s *subject, t v1alpha1.Target, destNS stri
 	return o
 }
 
-// forgetApplied clears the pending change times of the objects this pass handled.
+// forgetApplied clears the pending change times of the objects this pass handled, and any older
+// than ten minutes (objects no replication mirrors), so the map never grows without bound.
 func (r *Reconciler) forgetApplied(g gathered) {
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	for gvk, objs := range g.objects {
 		for _, o := range objs {
 			delete(r.mem.changedAt, objectKey(gvk.GroupKind().String(), o.GetNamespace(), o.GetName()))
+		}
+	}
+	stale := r.Now().Add(-10 * time.Minute)
+	for k, at := range r.mem.changedAt {
+		if at.Before(stale) {
+			delete(r.mem.changedAt, k)
 		}
 	}
 }

@@ -191,11 +191,10 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 }
 
 // copyState is what the controller knows of one DR copy: the source and DR versions at which the
-// copy was last written or found equal, under which generation of the replication, and when.
+// copy was last written or found equal, under which generation of the replication.
 type copyState struct {
 	sourceVersion, liveVersion string
 	generation                 int64
-	at                         time.Time
 }
 
 // applyKind transforms and applies the objects of one kind with bounded concurrency. Each desired
@@ -349,7 +348,7 @@ func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVers
 	defer r.mem.mu.Unlock()
 	switch c.Action {
 	case mirror.ActionCreate, mirror.ActionUpdate, mirror.ActionCorrect, mirror.ActionAdopt, mirror.ActionUnchanged, mirror.ActionReportDrift:
-		st := copyState{sourceVersion: src.GetResourceVersion(), liveVersion: c.LiveVersion, generation: s.obj.GetGeneration(), at: r.Now()}
+		st := copyState{sourceVersion: src.GetResourceVersion(), liveVersion: c.LiveVersion, generation: s.obj.GetGeneration()}
 		if c.Action == mirror.ActionReportDrift {
 			st.liveVersion = "" // still differs: compare again next time
 		}

@@ -611,8 +611,12 @@ func (b *bench) scale(ctx context.Context) error {
 	if err := copies.wait(ctx, 20000, 15*time.Minute); err != nil {
 		return fmt.Errorf("scale sync did not finish: %w", err)
 	}
-	if n, err := b.countOnDR(ctx, drNamespaces...); err != nil || n != 20000 {
-		return fmt.Errorf("scale: %d copies on DR, want 20000 (%v)", n, err)
+	n, err := b.countOnDR(ctx, drNamespaces...)
+	if err != nil {
+		return err
+	}
+	if n != 20000 {
+		return fmt.Errorf("scale: %d copies on DR, want 20000", n)
 	}
 	d := time.Since(start)
 	b.rep.add(figure{Name: "scale: 10,000 objects, 100 namespaces, 2 targets", Value: d.Seconds(), Unit: "s", Note: fmt.Sprintf("%.0f DR writes/s", 20000/d.Seconds())})
