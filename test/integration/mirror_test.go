@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -598,5 +599,33 @@ var _ = Describe("Field ownership", func() {
 				Expect(mf.Operation).To(Equal(metav1.ManagedFieldsOperationApply), "dr-syncer owns its fields by apply")
 			}
 		}
+	})
+})
+
+var _ = Describe("Mass-delete breaker", func() {
+	It("refuses to delete most of a target at once, says so, and deletes a few", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil) // deletionPolicy Delete; the harness allows 50 % or 10 per pass
+		for i := range 24 {
+			Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "cm-" + strconv.Itoa(i)}})).To(Succeed())
+		}
+		Eventually(func() int {
+			var l corev1.ConfigMapList
+			_ = env.DRClient.List(ctx, &l, client.InNamespace(drNS))
+			return len(l.Items)
+		}).WithTimeout(wait).Should(Equal(24))
+
+		By("deleting all 24 sources stalls the prune")
+		Expect(env.SourceClient.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(ns.Name))).To(Succeed())
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(crStatus(ctx, cr.Name).Conditions, v1alpha1.ConditionStalled)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonMassDeleteBlocked))
+			g.Expect(c.Message).To(ContainSubstring("24 of 24"))
+		}).WithTimeout(wait).Should(Succeed())
+		var l corev1.ConfigMapList
+		Expect(env.DRClient.List(ctx, &l, client.InNamespace(drNS))).To(Succeed())
+		Expect(l.Items).To(HaveLen(24), "nothing deleted")
+		Expect(hasEvent(ctx, cr.Name, v1alpha1.ReasonMassDeleteBlocked)).To(BeTrue())
 	})
 })
