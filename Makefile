@@ -150,3 +150,10 @@ IMG ?= ghcr.io/drsyncer/dr-syncer:dev
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMG) .
+
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (make test runs their seed corpora).
+	go test ./pkg/transform -run '^$$' -fuzz '^FuzzDesired$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/nstemplate -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)

@@ -6,11 +6,14 @@ package replication
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -130,6 +133,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 		For(obj, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesRawSource(source.Channel(triggers, &handler.EnqueueRequestForObject{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.forNamespace)).
+		// A DR cluster that comes back (or goes away) gets a pass at once, not after a backoff.
+		Watches(&v1alpha1.RemoteCluster{}, handler.EnqueueRequestsFromMapFunc(r.forRemoteCluster), builder.WithPredicates(readinessChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Options.Concurrency)}).
 		Named(name).
 		Complete(r)
@@ -157,6 +162,53 @@ func (r *Reconciler) forNamespace(ctx context.Context, o client.Object) []ctrl.R
 		reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: it.Name}})
 	}
 	return reqs
+}
+
+// forRemoteCluster maps a RemoteCluster to the replications that target it.
+func (r *Reconciler) forRemoteCluster(ctx context.Context, o client.Object) []ctrl.Request {
+	var reqs []ctrl.Request
+	targets := func(spec *v1alpha1.ReplicationSpec) bool {
+		return slices.ContainsFunc(spec.Targets, func(t v1alpha1.Target) bool { return t.Cluster == o.GetName() })
+	}
+	if r.Namespaced {
+		var list v1alpha1.ReplicationList
+		if err := r.Client.List(ctx, &list); err != nil {
+			return nil
+		}
+		for _, it := range list.Items {
+			if targets(&it.Spec) {
+				reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: it.Namespace, Name: it.Name}})
+			}
+		}
+		return reqs
+	}
+	var list v1alpha1.ClusterReplicationList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil
+	}
+	for _, it := range list.Items {
+		if targets(&it.Spec.ReplicationSpec) {
+			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: it.Name}})
+		}
+	}
+	return reqs
+}
+
+// readinessChanged passes RemoteCluster events whose Ready status changed (not every probe).
+type readinessChanged struct{ predicate.Funcs }
+
+func (readinessChanged) Update(e event.UpdateEvent) bool {
+	status := func(o client.Object) metav1.ConditionStatus {
+		rc, ok := o.(*v1alpha1.RemoteCluster)
+		if !ok {
+			return ""
+		}
+		if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+			return c.Status
+		}
+		return ""
+	}
+	return status(e.ObjectOld) != status(e.ObjectNew)
 }
 
 // trigger enqueues the replications an object (source or DR copy) may belong to.

@@ -1,0 +1,130 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+	"github.com/drsyncer/dr-syncer/test/harness"
+)
+
+// remoteThroughProxy registers a RemoteCluster that reaches the DR plane through a proxy the test
+// can cut, probed every 5 s.
+func remoteThroughProxy(ctx context.Context, name string) *harness.Proxy {
+	GinkgoHelper()
+	kc, err := env.Kubeconfig(env.DR, name)
+	Expect(err).NotTo(HaveOccurred())
+	cfg, err := clientcmd.Load(kc)
+	Expect(err).NotTo(HaveOccurred())
+	cluster := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]
+	server, err := url.Parse(cluster.Server)
+	Expect(err).NotTo(HaveOccurred())
+	proxy, err := harness.NewProxy(server.Host)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(proxy.Stop)
+	server.Host = proxy.Addr
+	cluster.Server = server.String()
+	kc, err = clientcmd.Write(*cfg)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name},
+		Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
+	Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name},
+			HealthCheckInterval: &metav1.Duration{Duration: 5 * time.Second}}})).To(Succeed())
+	return proxy
+}
+
+func remoteReady(ctx context.Context, name string) metav1.ConditionStatus {
+	var rc v1alpha1.RemoteCluster
+	if err := env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
+		return ""
+	}
+	if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+		return c.Status
+	}
+	return ""
+}
+
+var _ = Describe("Faults", func() {
+	It("converges after the DR cluster was unreachable during 200 creates, updates and deletes", func(ctx context.Context) {
+		name := uniqueName("flaky")
+		proxy := remoteThroughProxy(ctx, name)
+		Eventually(func() metav1.ConditionStatus { return remoteReady(ctx, name) }).WithTimeout(wait).Should(Equal(metav1.ConditionTrue))
+
+		ns, cr, _ := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets = []v1alpha1.Target{{Cluster: name, Namespace: "{{.Namespace}}-far"}}
+		})
+		drNS := ns.Name + "-far"
+		cm := func(i int, v string) *corev1.ConfigMap {
+			return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "cm-" + strconv.Itoa(i)}, Data: map[string]string{"v": v}}
+		}
+		for i := range 100 {
+			Expect(env.SourceClient.Create(ctx, cm(i, "before"))).To(Succeed())
+		}
+		countOnDR := func() int {
+			var l corev1.ConfigMapList
+			_ = env.DRClient.List(ctx, &l, client.InNamespace(drNS))
+			return len(l.Items)
+		}
+		Eventually(countOnDR).WithTimeout(wait).Should(Equal(100))
+
+		By("cutting the DR cluster off")
+		proxy.Stop()
+		for i := range 40 { // 40 deletes, 80 updates, 80 creates: 200 changes
+			Expect(env.SourceClient.Delete(ctx, cm(i, ""))).To(Succeed())
+		}
+		for i := 40; i < 100; i++ {
+			Expect(env.SourceClient.Update(ctx, cm(i, "during"))).To(Succeed())
+		}
+		for i := 40; i < 60; i++ {
+			Expect(env.SourceClient.Update(ctx, cm(i, "during-again"))).To(Succeed())
+		}
+		for i := 100; i < 180; i++ {
+			Expect(env.SourceClient.Create(ctx, cm(i, "new"))).To(Succeed())
+		}
+		Eventually(func() metav1.ConditionStatus { return remoteReady(ctx, name) }).WithTimeout(wait).Should(Equal(metav1.ConditionFalse))
+		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(0.0))
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(crStatus(ctx, cr.Name).Conditions, v1alpha1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonTargetUnavailable))
+			g.Expect(c.Message).To(ContainSubstring(name))
+		}).WithTimeout(wait).Should(Succeed())
+
+		By("the DR cluster is back on the same address: everything converges")
+		Expect(proxy.Start()).To(Succeed())
+		Eventually(func(g Gomega) {
+			var l corev1.ConfigMapList
+			g.Expect(env.DRClient.List(ctx, &l, client.InNamespace(drNS))).To(Succeed())
+			got := map[string]string{}
+			for _, c := range l.Items {
+				got[c.Name] = c.Data["v"]
+			}
+			want := map[string]string{}
+			for i := 40; i < 180; i++ {
+				want["cm-"+strconv.Itoa(i)] = map[bool]string{true: "during-again", false: "during"}[i < 60]
+				if i >= 100 {
+					want["cm-"+strconv.Itoa(i)] = "new"
+				}
+			}
+			g.Expect(got).To(Equal(want), fmt.Sprintf("%d copies on DR", len(got)))
+		}).WithTimeout(60 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+		Eventually(func() bool {
+			return meta.IsStatusConditionTrue(crStatus(ctx, cr.Name).Conditions, v1alpha1.ConditionReady)
+		}).WithTimeout(wait).Should(BeTrue())
+		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(1.0))
+	})
+})
