@@ -87,11 +87,14 @@ type memory struct {
 	knownNamespaces map[string]bool
 	// createdNamespaces are DR namespaces this process created: everything in them is dr-syncer's.
 	createdNamespaces map[string]bool
+	// deletes are the times of recent prunes per replication and target, for the breaker.
+	deletes map[string][]time.Time
 }
 
 func newMemory() *memory {
 	return &memory{changedAt: map[string]time.Time{}, copies: map[string]copyState{}, watchingSource: map[string]bool{},
-		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{}}
+		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
+		deletes: map[string][]time.Time{}}
 }
 
 // Shared is what both controllers share: one memory, one trigger channel per kind.

@@ -385,9 +385,14 @@ func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, e
 		retain()
 		return
 	}
-	if !mirror.PruneAllowed(len(orphans), managed, r.Options.MaxPruneFraction, r.Options.MinPrune) {
-		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source; more than the mass-delete limit (%.0f%%), so none were deleted: check the source, then delete them by hand or raise the limit",
-			len(orphans), managed, t.Cluster, 100*r.Options.MaxPruneFraction)
+	// Deletes of the last drift interval count too, so a mass delete the source reports over several
+	// passes still trips the breaker.
+	window := s.spec.Drift.Interval.Duration
+	key := s.ref + "/" + t.Cluster
+	recent := r.recentDeletes(key, window)
+	if !mirror.PruneAllowed(len(orphans)+recent, managed+recent, r.Options.MaxPruneFraction, r.Options.MinPrune) {
+		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source (%d more deleted in the last %s); more than the mass-delete limit (%.0f%%), so none were deleted: check the source, then delete them by hand or raise the limit",
+			len(orphans), managed, t.Cluster, recent, window, 100*r.Options.MaxPruneFraction)
 		retain()
 		return
 	}
@@ -395,10 +400,32 @@ func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, e
 		c := engine.Delete(ctx, o)
 		res.add(c)
 		r.count(s, t.Cluster, c)
+		if c.Action == mirror.ActionDelete {
+			r.recordDelete(key)
+		}
 		r.mem.mu.Lock()
 		delete(r.mem.copies, t.Cluster+"/"+o.GroupVersionKind().GroupKind().String()+"/"+o.GetNamespace()+"/"+o.GetName())
 		r.mem.mu.Unlock()
 	}
+}
+
+// recentDeletes counts the copies a replication deleted on a target within window.
+func (r *Reconciler) recentDeletes(key string, window time.Duration) int {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	cutoff := r.Now().Add(-window)
+	times := r.mem.deletes[key]
+	for len(times) > 0 && times[0].Before(cutoff) {
+		times = times[1:]
+	}
+	r.mem.deletes[key] = times
+	return len(times)
+}
+
+func (r *Reconciler) recordDelete(key string) {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	r.mem.deletes[key] = append(r.mem.deletes[key], r.Now())
 }
 
 func (r *Reconciler) count(s *subject, cluster string, c mirror.Change) {

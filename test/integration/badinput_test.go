@@ -1,0 +1,125 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+	"github.com/drsyncer/dr-syncer/test/harness"
+)
+
+var _ = Describe("Bad input", func() {
+	It("mirrors a 1 MiB ConfigMap", func(ctx context.Context) {
+		ns, _, drNS := optIn(ctx, nil)
+		big := strings.Repeat("x", 1<<20-1024)
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "big"}, Data: map[string]string{"blob": big}})).To(Succeed())
+		var drCM corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "big", &drCM)
+		Expect(drCM.Data["blob"]).To(HaveLen(len(big)))
+	})
+
+	It("fails only the object an override breaks at apply time, and keeps syncing the rest", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets[0].Transforms = &v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{
+				Kind: "Deployment", Op: "replace", Path: "/spec/replicas", Value: &apiextensionsv1.JSON{Raw: []byte(`"lots"`)},
+			}}}
+			cr.Spec.Workloads.Replicas = ptrIntOrString(intstr.FromString(v1alpha1.ReplicasPreserve))
+		})
+		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "web", 2))).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "fine"}})).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "fine", &corev1.ConfigMap{})
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].Failed).To(Equal(int32(1)))
+			g.Expect(st.Targets[0].Problems).To(ContainElement(And(HaveField("Kind", "Deployment"), HaveField("Name", "web"), HaveField("Reason", "Failed"))))
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonPartialFailure))
+		}).WithTimeout(wait).Should(Succeed())
+		Expect(drGet(ctx, drNS, "web", &appsv1.Deployment{})).NotTo(Succeed())
+	})
+
+	It("reports a namespace whose DR name renders too long, while other namespaces sync", func(ctx context.Context) {
+		name := uniqueName("long")
+		sel := map[string]string{"long-test": name}
+		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-disaster-recovery"))
+		cr.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: sel}
+		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
+		short := createNamespace(ctx, "ok", sel, nil)
+		long := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a-namespace-name-long-enough-to-overflow-" + uniqueName("x"), Labels: sel}}
+		Expect(env.SourceClient.Create(ctx, long)).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: short.Name, Name: "c"}})).To(Succeed())
+		eventuallyOnDR(ctx, short.Name+"-disaster-recovery", "c", &corev1.ConfigMap{})
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, name)
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].Problems).To(ContainElement(And(HaveField("Kind", "Namespace"), HaveField("Name", long.Name),
+				HaveField("Message", ContainSubstring("not a valid namespace name")))))
+		}).WithTimeout(wait).Should(Succeed())
+	})
+
+	It("reports a RemoteCluster deleted while a replication uses it", func(ctx context.Context) {
+		gone := uniqueName("gone")
+		kc, err := env.Kubeconfig(env.DR, gone)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: gone},
+			Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
+		rc := &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: gone}, Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: gone}}}
+		Expect(env.SourceClient.Create(ctx, rc)).To(Succeed())
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets = append(cr.Spec.Targets, target(gone, "{{.Namespace}}-gone"))
+		})
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "c"}})).To(Succeed())
+		eventuallyOnDR(ctx, ns.Name+"-gone", "c", &corev1.ConfigMap{})
+		Expect(env.SourceClient.Delete(ctx, rc)).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "d"}})).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "d", &corev1.ConfigMap{})
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(crStatus(ctx, cr.Name).Conditions, v1alpha1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonTargetUnavailable))
+			g.Expect(c.Message).To(ContainSubstring(`RemoteCluster "` + gone + `" does not exist`))
+		}).WithTimeout(wait).Should(Succeed())
+	})
+
+	It("ends with the DR copy equal to the source while someone keeps editing it", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil)
+		src := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "contested"}, Data: map[string]string{"v": "0"}}
+		Expect(env.SourceClient.Create(ctx, src)).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "contested", &corev1.ConfigMap{})
+		drift := metrics.DriftDetected.WithLabelValues(cr.Name, harness.RemoteClusterName, "ConfigMap")
+		before := testutil.ToFloat64(drift)
+		for i := range 10 {
+			var dr corev1.ConfigMap
+			if drGet(ctx, drNS, "contested", &dr) == nil {
+				dr.Data["v"] = "edited-on-dr"
+				_ = env.DRClient.Update(ctx, &dr) // may lose a race with the correction: that is the point
+			}
+			time.Sleep(150 * time.Millisecond) // long enough for the drift to be seen and corrected
+			Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(src), src)).To(Succeed())
+			src.Data["v"] = "source-" + string(rune('a'+i))
+			Expect(env.SourceClient.Update(ctx, src)).To(Succeed())
+			time.Sleep(50 * time.Millisecond)
+		}
+		Eventually(func() string {
+			var dr corev1.ConfigMap
+			_ = drGet(ctx, drNS, "contested", &dr)
+			return dr.Data["v"]
+		}).WithTimeout(wait).WithPolling(tick).Should(Equal("source-j"))
+		Expect(testutil.ToFloat64(drift)).To(BeNumerically(">", before), "DR edits are counted as drift")
+	})
+})
