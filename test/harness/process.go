@@ -134,6 +134,13 @@ func (p *Process) Stop() {
 	}
 }
 
+// Kill ends the manager with SIGKILL, as a crash would, and waits for it.
+func (p *Process) Kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	err := <-p.done
+	_ = err // killed on purpose
+}
+
 // Metrics returns the manager's Prometheus metrics text.
 func (p *Process) Metrics() (string, error) {
 	resp, err := http.Get("http://" + p.MetricsAddr + "/metrics")
