@@ -18,9 +18,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/certs"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -114,6 +116,31 @@ var _ = Describe("RemoteCluster", func() {
 		Entry("exec plugin", map[string][]byte{"kubeconfig": []byte(execKubeconfig)}, v1alpha1.ReasonKubeconfigRefused, "exec credential plugin"),
 		Entry("unreachable server", map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}, v1alpha1.ReasonUnreachable, "does not answer"),
 	)
+
+	It("says why a kubeconfig with the wrong CA fails", func(ctx context.Context) {
+		name := uniqueName("wrongca")
+		kc, err := env.Kubeconfig(env.DR, name)
+		Expect(err).NotTo(HaveOccurred())
+		cfg, err := clientcmd.Load(kc)
+		Expect(err).NotTo(HaveOccurred())
+		other, err := certs.Renew(&certs.Bundle{}, certs.RenewAll, []string{"127.0.0.1"}, time.Now())
+		Expect(err).NotTo(HaveOccurred())
+		cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].CertificateAuthorityData = other.CACert
+		kc, err = clientcmd.Write(*cfg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name},
+			Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name}}})).To(Succeed())
+		Eventually(func(g Gomega) {
+			var rc v1alpha1.RemoteCluster
+			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc)).To(Succeed())
+			c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonUnreachable))
+			g.Expect(c.Message).To(ContainSubstring("certificate"))
+		}).WithTimeout(wait).Should(Succeed())
+	})
 
 	It("takes a fixed kubeconfig Secret without a restart", func(ctx context.Context) {
 		name := uniqueName("fixed")
