@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 type Process struct {
 	cmd         *exec.Cmd
 	done        chan error
+	endOnce     sync.Once
 	MetricsAddr string
 	ProbeAddr   string
 	PprofAddr   string
@@ -31,7 +33,7 @@ func ManagerBinary() string { return filepath.Join(RepoRoot(), "bin", "manager")
 // StartManagerProcess runs the manager binary against the source plane with self-signed
 // certificates and URL-registered webhooks, and waits until /readyz passes (the webhook server
 // serves a valid certificate). Its logs go to logs. Stop it with StopManagerProcess.
-func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs io.Writer) (*Process, error) {
+func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs io.Writer, extraArgs ...string) (*Process, error) {
 	kubeconfig := filepath.Join(dir, "manager.kubeconfig")
 	kc, err := e.Kubeconfig(e.Source, "dr-syncer-manager")
 	if err != nil {
@@ -71,6 +73,8 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 		"--leader-elect=false",
 		"--source-cluster-name="+o.SourceClusterName,
 	)
+	// Later flags win: callers override the defaults above (leader election, ports).
+	p.cmd.Args = append(p.cmd.Args, extraArgs...)
 	p.cmd.Stdout, p.cmd.Stderr = logs, logs
 	// Its own process group, so that stopping it never depends on signals reaching a shell.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -118,27 +122,32 @@ func StartWithProcess(ctx context.Context, dir string, logs io.Writer) (*Env, *P
 	return env, mgr, nil
 }
 
-// Stop ends the manager with SIGTERM, then SIGKILL after 10 s, and waits for it.
+// Stop ends the manager with SIGTERM, then SIGKILL after 10 s, and waits for it. Safe to call
+// again, and after Kill.
 func (p *Process) Stop() {
 	if p == nil || p.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		_ = err // a manager stopped by a signal exits non-zero; nothing to report
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		err := <-p.done
-		_ = err
-	}
+	p.endOnce.Do(func() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case err := <-p.done:
+			_ = err // a manager stopped by a signal exits non-zero; nothing to report
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			err := <-p.done
+			_ = err
+		}
+	})
 }
 
 // Kill ends the manager with SIGKILL, as a crash would, and waits for it.
 func (p *Process) Kill() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	err := <-p.done
-	_ = err // killed on purpose
+	p.endOnce.Do(func() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		err := <-p.done
+		_ = err // killed on purpose
+	})
 }
 
 // Metrics returns the manager's Prometheus metrics text.
