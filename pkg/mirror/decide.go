@@ -52,9 +52,6 @@ type Policy struct {
 	// LiveIsComplete says an absent live object is truly absent (dr-syncer created the namespace
 	// and sees all of it), so a create needs no look-up first.
 	LiveIsComplete bool
-	// Verified says the live object's content was found equal to the desired state at its current
-	// resourceVersion, so an equal hash needs no content comparison.
-	Verified bool
 }
 
 // Plan decides from the live object's metadata alone when it can (DR caches hold metadata only);
@@ -70,8 +67,6 @@ func Plan(desired *unstructured.Unstructured, live metav1.Object, p Policy) (a A
 		return ActionConflict, false
 	case live.GetAnnotations()[transform.AnnotationSpecHash] != desired.GetAnnotations()[transform.AnnotationSpecHash]:
 		return ActionUpdate, false
-	case p.Verified:
-		return ActionUnchanged, false
 	}
 	return "", true
 }
@@ -82,14 +77,8 @@ func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
 	if live == nil {
 		return ActionCreate
 	}
-	if !Owns(live, desired) {
-		if p.Adopt {
-			return ActionAdopt
-		}
-		return ActionConflict
-	}
-	if live.GetAnnotations()[transform.AnnotationSpecHash] != desired.GetAnnotations()[transform.AnnotationSpecHash] {
-		return ActionUpdate
+	if a, needsContent := Plan(desired, live, p); !needsContent {
+		return a
 	}
 	if Matches(desired.Object, live.Object) {
 		return ActionUnchanged

@@ -106,7 +106,6 @@ func TestPlan(t *testing.T) {
 		{"unmanaged", cm("", "", "red", false), Policy{}, ActionConflict, false},
 		{"unmanaged adopted", cm("", "", "red", false), Policy{Adopt: true}, ActionAdopt, false},
 		{"hash differs", cm("src/shop/app", "h0", "red", true), Policy{}, ActionUpdate, false},
-		{"hash equal, verified at this version", cm("src/shop/app", "h1", "red", true), Policy{Verified: true}, ActionUnchanged, false},
 		{"hash equal, not verified: compare content", cm("src/shop/app", "h1", "blue", true), Policy{}, "", true},
 	}
 	for _, tt := range tests {

@@ -43,9 +43,6 @@ type Engine struct {
 func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, live metav1.Object, p Policy) Change {
 	c := Change{GroupKind: desired.GroupVersionKind().GroupKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
 	action, needsContent := Plan(desired, live, p)
-	if live != nil && !needsContent && action == ActionUnchanged {
-		c.LiveVersion = live.GetResourceVersion()
-	}
 	// The cache holds only managed objects: an object dr-syncer does not own is invisible there,
 	// so look before creating, or Skip could overwrite it.
 	if needsContent || (action == ActionCreate && !p.LiveIsComplete) {
