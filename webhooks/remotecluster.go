@@ -3,7 +3,6 @@ package webhooks
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,15 +70,12 @@ func (v *remoteClusterValidator) ValidateDelete(ctx context.Context, rc *v1alpha
 // usersOf lists the replications that target a RemoteCluster.
 func usersOf(ctx context.Context, c client.Reader, cluster string) ([]string, error) {
 	var users []string
-	targets := func(spec *v1alpha1.ReplicationSpec) bool {
-		return slices.ContainsFunc(spec.Targets, func(t v1alpha1.Target) bool { return t.Cluster == cluster })
-	}
 	var crs v1alpha1.ClusterReplicationList
 	if err := c.List(ctx, &crs); err != nil {
 		return nil, fmt.Errorf("failed to list ClusterReplications: %w", err)
 	}
 	for i := range crs.Items {
-		if targets(&crs.Items[i].Spec.ReplicationSpec) {
+		if crs.Items[i].Spec.HasTarget(cluster) {
 			users = append(users, "ClusterReplication/"+crs.Items[i].Name)
 		}
 	}
@@ -88,7 +84,7 @@ func usersOf(ctx context.Context, c client.Reader, cluster string) ([]string, er
 		return nil, fmt.Errorf("failed to list Replications: %w", err)
 	}
 	for i := range rs.Items {
-		if targets(&rs.Items[i].Spec) {
+		if rs.Items[i].Spec.HasTarget(cluster) {
 			users = append(users, "Replication/"+rs.Items[i].Namespace+"/"+rs.Items[i].Name)
 		}
 	}

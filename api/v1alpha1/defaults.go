@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,11 @@ func (s *RemoteClusterSpec) Default() {
 	if s.HealthCheckInterval == nil {
 		s.HealthCheckInterval = &metav1.Duration{Duration: DefaultHealthCheckInterval}
 	}
+}
+
+// HasTarget reports whether the spec writes to the RemoteCluster named cluster.
+func (s *ReplicationSpec) HasTarget(cluster string) bool {
+	return slices.ContainsFunc(s.Targets, func(t Target) bool { return t.Cluster == cluster })
 }
 
 // ReplicationSpec returns the shared replication spec, so code can treat both kinds alike.

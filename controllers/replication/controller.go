@@ -6,7 +6,6 @@ package replication
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -170,16 +169,13 @@ func (r *Reconciler) forNamespace(ctx context.Context, o client.Object) []ctrl.R
 // forRemoteCluster maps a RemoteCluster to the replications that target it.
 func (r *Reconciler) forRemoteCluster(ctx context.Context, o client.Object) []ctrl.Request {
 	var reqs []ctrl.Request
-	targets := func(spec *v1alpha1.ReplicationSpec) bool {
-		return slices.ContainsFunc(spec.Targets, func(t v1alpha1.Target) bool { return t.Cluster == o.GetName() })
-	}
 	if r.Namespaced {
 		var list v1alpha1.ReplicationList
 		if err := r.Client.List(ctx, &list); err != nil {
 			return nil
 		}
 		for _, it := range list.Items {
-			if targets(&it.Spec) {
+			if it.Spec.HasTarget(o.GetName()) {
 				reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: it.Namespace, Name: it.Name}})
 			}
 		}
@@ -190,7 +186,7 @@ func (r *Reconciler) forRemoteCluster(ctx context.Context, o client.Object) []ct
 		return nil
 	}
 	for _, it := range list.Items {
-		if targets(&it.Spec.ReplicationSpec) {
+		if it.Spec.HasTarget(o.GetName()) {
 			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: it.Name}})
 		}
 	}
@@ -282,9 +278,7 @@ func (r *Reconciler) watchSourceKind(ctx context.Context, key string, inf cache.
 }
 
 // SourceSelector selects the objects the source cache holds: those carrying the replication label.
-func SourceSelector() labels.Selector { return replicationLabelExists() }
-
-func replicationLabelExists() labels.Selector {
+func SourceSelector() labels.Selector {
 	req, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.Exists, nil)
 	return labels.NewSelector().Add(*req)
 }

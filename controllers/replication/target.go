@@ -203,14 +203,10 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 	gvk schema.GroupVersionKind, g gathered, dests map[string]string, live map[string]*metav1.PartialObjectMetadata) ([]mirror.Change, bool) {
 	seen := cl.SeenVersion(gvk)
 	gen := s.obj.GetGeneration()
-	lives := make(map[string]*metav1.PartialObjectMetadata, len(live))
-	for k, v := range live {
-		lives[k] = v
-	}
 	objs := g.objects[gvk]
 	changes := make([]mirror.Change, 0, len(objs))
 	inFlight := false
-	var needContent []*metav1.PartialObjectMetadata
+	var needContent []pending
 	needed := map[string]int{}
 	for _, o := range objs {
 		dest, ok := dests[o.GetNamespace()]
@@ -234,7 +230,7 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 			inFlight = true
 			continue
 		}
-		needContent = append(needContent, o)
+		needContent = append(needContent, pending{src: o, live: l, dest: dest, key: key, known: known})
 		needed[o.GetNamespace()]++
 	}
 	for ns, n := range needed {
@@ -251,11 +247,11 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, orphan := r.syncObject(ctx, s, t, cl, engine, policy, gvk, g, dests[o.GetNamespace()], o, lives)
+			c, orphan := r.syncObject(ctx, s, t, cl, engine, policy, gvk, g, o)
 			mu.Lock()
 			defer mu.Unlock()
 			if orphan != nil {
-				live[dests[o.GetNamespace()]+"/"+o.GetName()] = orphan
+				live[o.dest+"/"+o.src.GetName()] = orphan
 			}
 			if c != nil {
 				changes = append(changes, *c)
@@ -266,15 +262,21 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 	return changes, inFlight
 }
 
+// pending is a source object whose copy needs its content read: what the first look found.
+type pending struct {
+	src   *metav1.PartialObjectMetadata
+	live  *metav1.PartialObjectMetadata // nil when the cache has no copy
+	dest  string
+	key   string // copyState key
+	known bool   // the copy was written or verified before
+}
+
 // syncObject reads one source object's content, transforms and applies it. It returns the
 // change (nil when the object vanished) and, for an object that turns out never to be mirrored,
 // its live copy, which is then an orphan.
 func (r *Reconciler) syncObject(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
-	gvk schema.GroupVersionKind, g gathered, dest string, o *metav1.PartialObjectMetadata, lives map[string]*metav1.PartialObjectMetadata) (*mirror.Change, *metav1.PartialObjectMetadata) {
-	liveKey := dest + "/" + o.GetName()
-	key := t.Cluster + "/" + gvk.GroupKind().String() + "/" + liveKey
-	_, known := r.copyState(key)
-	l := lives[liveKey]
+	gvk schema.GroupVersionKind, g gathered, pd pending) (*mirror.Change, *metav1.PartialObjectMetadata) {
+	o, l, dest, key, known := pd.src, pd.live, pd.dest, pd.key, pd.known
 	failed := func(err error) (*mirror.Change, *metav1.PartialObjectMetadata) {
 		return &mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed, Err: err}, nil
 	}
