@@ -49,47 +49,13 @@ func (b *bench) metric(name string, filters ...string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return sumMetric(text, name, filters...), nil
-}
-
-func sumMetric(text, name string, filters ...string) float64 {
-	sum := 0.0
-	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		match := true
-		for _, f := range filters {
-			match = match && strings.Contains(line, f)
-		}
-		if !match {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
+	return harness.SumMetric(text, name, filters...), nil
 }
 
 // drWrites counts the mutating requests the DR kube-apiserver has served for the kinds dr-syncer
-// writes, from its own metrics (the API server's own lease renewals are not dr-syncer's).
+// writes (the API server's own lease renewals are not dr-syncer's).
 func (b *bench) drWrites(ctx context.Context) (float64, error) {
-	cs, err := kubernetes.NewForConfig(b.env.DRConfig)
-	if err != nil {
-		return 0, err
-	}
-	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return 0, err
-	}
-	total := 0.0
-	for _, resource := range []string{"configmaps", "deployments", "namespaces"} {
-		for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"} {
-			total += sumMetric(string(raw), "apiserver_request_total", `verb="`+verb+`"`, `resource="`+resource+`"`)
-		}
-	}
-	return total, nil
+	return harness.WritesServed(ctx, b.env.DRConfig, "configmaps", "deployments", "namespaces")
 }
 
 // heap is the manager's live heap: bytes allocated right after a forced garbage collection.
@@ -571,12 +537,8 @@ func (b *bench) scale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: "dr2"},
-		Data: map[string][]byte{"kubeconfig": kc}}); err != nil {
-		return err
-	}
-	if err := b.env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: "dr2"},
-		Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: "dr2"}, QPS: 500, Burst: 1000}}); err != nil {
+	if err := b.env.RegisterRemoteCluster(ctx, "dr2", map[string][]byte{v1alpha1.DefaultKubeconfigKey: kc},
+		v1alpha1.RemoteClusterSpec{QPS: 500, Burst: 1000}); err != nil {
 		return err
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {

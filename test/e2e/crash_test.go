@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -73,7 +72,7 @@ func TestKilledMidSync(t *testing.T) {
 	})
 	parallel(t, 100, func(i int) error { return src.Create(ctx, cm(2000+i, "new")) })
 
-	before, err := configMapWrites(ctx, env.DRConfig)
+	before, err := harness.WritesServed(ctx, env.DRConfig, "configmaps")
 	must(t, err)
 	mgr, err = env.StartManagerProcess(ctx, harness.ManagerBinary(), dir, logs)
 	if err != nil {
@@ -102,7 +101,7 @@ func TestKilledMidSync(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DR did not converge to the source after the restart (%d copies): %v", count(), err)
 	}
-	after, err := configMapWrites(ctx, env.DRConfig)
+	after, err := harness.WritesServed(ctx, env.DRConfig, "configmaps")
 	must(t, err)
 	// Still to do after the kill: the copies not yet written, 100 deletes, 100 creates and 100
 	// updates, which cost two writes each when their copy still has the ownership of a plain create
@@ -113,31 +112,6 @@ func TestKilledMidSync(t *testing.T) {
 	} else {
 		t.Logf("%.0f ConfigMap writes after the restart (at most %.0f were due)", writes, limit)
 	}
-}
-
-// configMapWrites counts the DR API server's mutating ConfigMap requests, from its own metrics.
-func configMapWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return 0, err
-	}
-	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return 0, err
-	}
-	total := 0.0
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "apiserver_request_total{") || !strings.Contains(line, `resource="configmaps"`) {
-			continue
-		}
-		for _, verb := range []string{`verb="POST"`, `verb="PUT"`, `verb="PATCH"`, `verb="DELETE"`, `verb="APPLY"`} {
-			if strings.Contains(line, verb) {
-				v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-				total += v
-			}
-		}
-	}
-	return total, nil
 }
 
 func parallel(t *testing.T, n int, f func(i int) error) {

@@ -63,14 +63,8 @@ func TestLeaderFailover(t *testing.T) {
 		if err != nil {
 			return -1
 		}
-		total := 0.0
-		for _, line := range strings.Split(text, "\n") {
-			if strings.HasPrefix(line, "drsyncer_mirror_actions_total{") && (strings.Contains(line, `action="Create"`) || strings.Contains(line, `action="Update"`)) {
-				v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-				total += v
-			}
-		}
-		return total
+		return harness.SumMetric(text, "drsyncer_mirror_actions_total", `action="Create"`) +
+			harness.SumMetric(text, "drsyncer_mirror_actions_total", `action="Update"`)
 	}
 	if wa, wb := writes(a), writes(b); wa < 1 || wb != 0 {
 		t.Fatalf("only the leader may write: leader %v writes, follower %v", wa, wb)

@@ -34,7 +34,7 @@ import (
 const (
 	ControllerNamespace = "dr-syncer-system"
 	RemoteClusterName   = "dr"
-	KubeconfigSecret    = "dr-kubeconfig"
+	KubeconfigSecret    = RemoteClusterName + "-kubeconfig" // see RegisterRemoteCluster
 )
 
 // Env is a running test bed.
@@ -117,28 +117,36 @@ func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 	return e, nil
 }
 
-// RegisterDR stores the DR plane's kubeconfig in a Secret and creates RemoteCluster "dr".
+// RegisterDR stores the DR plane's kubeconfig in a Secret and creates RemoteCluster "dr", which
+// namespaces labeled dr-tenant=true may target with a Replication.
 func (e *Env) RegisterDR(ctx context.Context) error {
 	kubeconfig, err := e.Kubeconfig(e.DR, "dr-syncer")
 	if err != nil {
 		return err
 	}
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ControllerNamespace, Name: KubeconfigSecret},
-		Data:       map[string][]byte{v1alpha1.DefaultKubeconfigKey: kubeconfig},
+	err = e.RegisterRemoteCluster(ctx, RemoteClusterName, map[string][]byte{v1alpha1.DefaultKubeconfigKey: kubeconfig},
+		v1alpha1.RemoteClusterSpec{AllowedNamespaces: &metav1.LabelSelector{MatchLabels: map[string]string{"dr-tenant": "true"}}})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
 	}
-	if err := e.SourceClient.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create the DR kubeconfig Secret: %w", err)
+	return err
+}
+
+// RegisterRemoteCluster creates RemoteCluster name with spec, its kubeconfig Secret reference
+// pointing at Secret "<name>-kubeconfig" in the controller's namespace, which holds secretData
+// (no Secret at all when secretData is nil).
+func (e *Env) RegisterRemoteCluster(ctx context.Context, name string, secretData map[string][]byte, spec v1alpha1.RemoteClusterSpec) error {
+	secretName := name + "-kubeconfig"
+	if secretData != nil {
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ControllerNamespace, Name: secretName}, Data: secretData}
+		if err := e.SourceClient.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create Secret %s: %w", secretName, err)
+		}
 	}
-	rc := &v1alpha1.RemoteCluster{
-		ObjectMeta: metav1.ObjectMeta{Name: RemoteClusterName},
-		Spec: v1alpha1.RemoteClusterSpec{
-			KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: KubeconfigSecret},
-			AllowedNamespaces:   &metav1.LabelSelector{MatchLabels: map[string]string{"dr-tenant": "true"}},
-		},
-	}
-	if err := e.SourceClient.Create(ctx, rc); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create RemoteCluster %s: %w", RemoteClusterName, err)
+	spec.KubeconfigSecretRef = v1alpha1.SecretKeyRef{Name: secretName}
+	rc := &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
+	if err := e.SourceClient.Create(ctx, rc); err != nil {
+		return fmt.Errorf("failed to create RemoteCluster %s: %w", name, err)
 	}
 	return nil
 }

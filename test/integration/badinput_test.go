@@ -76,16 +76,13 @@ var _ = Describe("Bad input", func() {
 		gone := uniqueName("gone")
 		kc, err := env.Kubeconfig(env.DR, gone)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: gone},
-			Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
-		rc := &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: gone}, Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: gone}}}
-		Expect(env.SourceClient.Create(ctx, rc)).To(Succeed())
+		registerRemote(ctx, gone, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
 			cr.Spec.Targets = append(cr.Spec.Targets, target(gone, "{{.Namespace}}-gone"))
 		})
 		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "c"}})).To(Succeed())
 		eventuallyOnDR(ctx, ns.Name+"-gone", "c", &corev1.ConfigMap{})
-		Expect(env.SourceClient.Delete(ctx, rc)).To(Succeed())
+		Expect(env.SourceClient.Delete(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: gone}})).To(Succeed())
 		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "d"}})).To(Succeed())
 		eventuallyOnDR(ctx, drNS, "d", &corev1.ConfigMap{})
 		Eventually(func(g Gomega) {

@@ -39,20 +39,12 @@ func remoteThroughProxy(ctx context.Context, name string) *harness.Proxy {
 	cluster.Server = server.String()
 	kc, err = clientcmd.Write(*cfg)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name},
-		Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
-	Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name},
-			HealthCheckInterval: &metav1.Duration{Duration: 5 * time.Second}}})).To(Succeed())
+	registerRemote(ctx, name, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{HealthCheckInterval: &metav1.Duration{Duration: 5 * time.Second}})
 	return proxy
 }
 
 func remoteReady(ctx context.Context, name string) metav1.ConditionStatus {
-	var rc v1alpha1.RemoteCluster
-	if err := env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
-		return ""
-	}
-	if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+	if c := readyCondition(ctx, name); c != nil {
 		return c.Status
 	}
 	return ""

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
@@ -43,3 +46,23 @@ func target(cluster, namespace string) v1alpha1.Target {
 }
 
 var tenantLabels = map[string]string{"dr-tenant": "true"}
+
+// registerRemote creates RemoteCluster name whose kubeconfig Secret holds data (no Secret when nil).
+func registerRemote(ctx context.Context, name string, data map[string][]byte, spec v1alpha1.RemoteClusterSpec) {
+	GinkgoHelper()
+	Expect(env.RegisterRemoteCluster(ctx, name, data, spec)).To(Succeed())
+}
+
+// kubeconfigData is a kubeconfig Secret's data.
+func kubeconfigData(kc []byte) map[string][]byte {
+	return map[string][]byte{v1alpha1.DefaultKubeconfigKey: kc}
+}
+
+// readyCondition is a RemoteCluster's Ready condition, nil while it has none.
+func readyCondition(ctx context.Context, name string) *metav1.Condition {
+	var rc v1alpha1.RemoteCluster
+	if err := env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
+		return nil
+	}
+	return meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady)
+}

@@ -95,15 +95,9 @@ var _ = Describe("RemoteCluster", func() {
 	DescribeTable("reports a readable reason for a bad kubeconfig",
 		func(ctx context.Context, data map[string][]byte, reason, message string) {
 			name := uniqueName("bad")
-			if data != nil {
-				Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name}, Data: data})).To(Succeed())
-			}
-			Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
-				Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name}}})).To(Succeed())
+			registerRemote(ctx, name, data, v1alpha1.RemoteClusterSpec{})
 			Eventually(func(g Gomega) {
-				var rc v1alpha1.RemoteCluster
-				g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc)).To(Succeed())
-				c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady)
+				c := readyCondition(ctx, name)
 				g.Expect(c).NotTo(BeNil())
 				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 				g.Expect(c.Reason).To(Equal(reason))
@@ -128,14 +122,9 @@ var _ = Describe("RemoteCluster", func() {
 		cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].CertificateAuthorityData = other.CACert
 		kc, err = clientcmd.Write(*cfg)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name},
-			Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
-		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name}}})).To(Succeed())
+		registerRemote(ctx, name, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 		Eventually(func(g Gomega) {
-			var rc v1alpha1.RemoteCluster
-			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc)).To(Succeed())
-			c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady)
+			c := readyCondition(ctx, name)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(v1alpha1.ReasonUnreachable))
 			g.Expect(c.Message).To(ContainSubstring("certificate"))
@@ -144,17 +133,9 @@ var _ = Describe("RemoteCluster", func() {
 
 	It("takes a fixed kubeconfig Secret without a restart", func(ctx context.Context) {
 		name := uniqueName("fixed")
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: name},
-			Data: map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}}
-		Expect(env.SourceClient.Create(ctx, secret)).To(Succeed())
-		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: name}}})).To(Succeed())
+		registerRemote(ctx, name, kubeconfigData([]byte(unreachableKubeconfig)), v1alpha1.RemoteClusterSpec{})
 		ready := func() string {
-			var rc v1alpha1.RemoteCluster
-			if err := env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
-				return err.Error()
-			}
-			if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+			if c := readyCondition(ctx, name); c != nil {
 				return c.Reason
 			}
 			return ""
@@ -163,8 +144,10 @@ var _ = Describe("RemoteCluster", func() {
 		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(0.0))
 		good, err := env.Kubeconfig(env.DR, name)
 		Expect(err).NotTo(HaveOccurred())
+		var secret corev1.Secret
+		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: harness.ControllerNamespace, Name: name + "-kubeconfig"}, &secret)).To(Succeed())
 		secret.Data["kubeconfig"] = good
-		Expect(env.SourceClient.Update(ctx, secret)).To(Succeed())
+		Expect(env.SourceClient.Update(ctx, &secret)).To(Succeed())
 		Eventually(ready).WithTimeout(wait).Should(Equal(v1alpha1.ReasonConnected))
 		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(1.0))
 	})
@@ -360,17 +343,11 @@ var _ = Describe("Mirroring", func() {
 
 	It("fans out to two targets and keeps syncing one while the other is unreachable", func(ctx context.Context) {
 		bad := uniqueName("down")
-		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: bad},
-			Data: map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}})).To(Succeed())
-		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: bad},
-			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: bad}}})).To(Succeed())
+		registerRemote(ctx, bad, kubeconfigData([]byte(unreachableKubeconfig)), v1alpha1.RemoteClusterSpec{})
 		second := uniqueName("dr2")
 		kc, err := env.Kubeconfig(env.DR, second)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: second},
-			Data: map[string][]byte{"kubeconfig": kc}})).To(Succeed())
-		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: second},
-			Spec: v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: second}}})).To(Succeed())
+		registerRemote(ctx, second, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 
 		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
 			cr.Spec.Targets = append(cr.Spec.Targets, target(second, "{{.Namespace}}-dr2"), target(bad, ""))

@@ -122,14 +122,7 @@ var _ = Describe("Replication admission", func() {
 	It("denies a target that points back at the source namespace on the source cluster", func(ctx context.Context) {
 		self, err := env.Kubeconfig(env.Source, "self")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(env.SourceClient.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: "self-kubeconfig"},
-			Data:       map[string][]byte{"kubeconfig": self},
-		})).To(Succeed())
-		Expect(env.SourceClient.Create(ctx, &v1alpha1.RemoteCluster{
-			ObjectMeta: metav1.ObjectMeta{Name: "self"},
-			Spec:       v1alpha1.RemoteClusterSpec{KubeconfigSecretRef: v1alpha1.SecretKeyRef{Name: "self-kubeconfig"}},
-		})).To(Succeed())
+		registerRemote(ctx, "self", kubeconfigData(self), v1alpha1.RemoteClusterSpec{})
 		name := uniqueName("loop")
 		createNamespace(ctx, "loop", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
 		Eventually(func() error {

@@ -1,0 +1,55 @@
+package harness
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// SumMetric adds up the samples of a metric in Prometheus text whose labels contain every filter
+// (for example `action="Create"`).
+func SumMetric(text, name string, filters ...string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		match := true
+		for _, f := range filters {
+			match = match && strings.Contains(line, f)
+		}
+		if !match {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// writeVerbs are the verbs of apiserver_request_total that change objects.
+var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}
+
+// WritesServed counts the mutating requests an API server has served for the given resources,
+// from its own apiserver_request_total: what a client really sent, not what it says it sent.
+func WritesServed(ctx context.Context, cfg *rest.Config, resources ...string) (float64, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, resource := range resources {
+		for _, verb := range writeVerbs {
+			total += SumMetric(string(raw), "apiserver_request_total", `verb="`+verb+`"`, `resource="`+resource+`"`)
+		}
+	}
+	return total, nil
+}
