@@ -24,9 +24,21 @@ const (
 	// AnnotationOwnership on a DR copy says it was created with a plain create (cheaper than a
 	// server-side apply) and its field ownership is migrated on its first update; then it goes.
 	AnnotationOwnership = "drsyncer.io/ownership"
-	// AnnotationSyncRequestedAt on a replication requests one pass (Manual mode); any new value
-	// runs exactly one pass.
+	// AnnotationSyncRequestedAt on a replication requests one pass, in any mode; any new value
+	// runs exactly one pass, recorded in status.lastHandledSyncRequest.
 	AnnotationSyncRequestedAt = "drsyncer.io/sync-requested-at"
+	// AnnotationSourceSuspend on a DR CronJob keeps the source's spec.suspend ("true"/"false"),
+	// which promotion restores.
+	AnnotationSourceSuspend = "drsyncer.io/source-suspend"
+	// AnnotationPromoted on a DR copy says it was promoted (failover) at this RFC 3339 time: the
+	// controller neither overwrites nor prunes it until it is demoted.
+	AnnotationPromoted = "drsyncer.io/promoted"
+	// AnnotationFenced on a replication says `kubectl drsyncer promote` suspended it (at this
+	// RFC 3339 time); demote resumes it.
+	AnnotationFenced = "drsyncer.io/fenced"
+	// AnnotationFencedReplicas on a source workload keeps its replica count (or, on a CronJob, its
+	// spec.suspend) from before `promote --fence-source` scaled it to zero; demote restores it.
+	AnnotationFencedReplicas = "drsyncer.io/fenced-replicas"
 )
 
 // Condition types (kstatus plus dr-syncer's own).
@@ -54,4 +66,5 @@ const (
 	ReasonKubeconfigRefused = "KubeconfigRefused"
 	ReasonUnreachable       = "Unreachable"
 	ReasonConnected         = "Connected"
+	ReasonPromoted          = "Promoted"
 )

@@ -307,6 +307,10 @@ type TargetStatus struct {
 	Drifted int32 `json:"drifted"`
 	// Conflicts counts DR objects dr-syncer did not create and did not overwrite.
 	Conflicts int32 `json:"conflicts"`
+	// Promoted counts the copies promoted on this cluster (failover, `kubectl drsyncer promote`):
+	// dr-syncer leaves them alone until they are demoted.
+	// +optional
+	Promoted int32 `json:"promoted,omitempty"`
 	// Problems lists up to 20 objects that fail, conflict or drift, with a one-line reason.
 	// +kubebuilder:validation:MaxItems=20
 	// +optional

@@ -23,15 +23,16 @@ type timing struct {
 
 // decideTiming applies the mode: Continuous always runs (and re-runs every drift interval);
 // Scheduled runs when the schedule has come due since the last pass; Manual runs once per new
-// request annotation value.
+// request annotation value, which also brings a Scheduled pass forward.
 func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus, requested string, now time.Time) timing {
+	newRequest := requested != "" && requested != st.LastHandledSyncRequest
 	switch spec.Mode {
 	case v1alpha1.ModeScheduled:
 		sched, err := cronParser.Parse(spec.Schedule)
 		if err != nil {
 			return timing{Reason: "invalid schedule: " + err.Error()}
 		}
-		if st.LastSyncTime == nil {
+		if st.LastSyncTime == nil || newRequest {
 			return timing{Run: true, Next: sched.Next(now)}
 		}
 		due := sched.Next(st.LastSyncTime.Time)
@@ -40,7 +41,7 @@ func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus
 		}
 		return timing{Next: due, Reason: "waiting for the next scheduled pass"}
 	case v1alpha1.ModeManual:
-		if requested != "" && requested != st.LastHandledSyncRequest {
+		if newRequest {
 			return timing{Run: true}
 		}
 		return timing{Reason: "waiting for a new " + v1alpha1.AnnotationSyncRequestedAt + " value"}

@@ -32,6 +32,8 @@ func TestDecideTiming(t *testing.T) {
 		{"scheduled, never synced", spec(v1alpha1.ModeScheduled, "*/15 * * * *"), v1alpha1.ReplicationStatus{}, "", true, at(10, 15).Time},
 		{"scheduled, not yet due", spec(v1alpha1.ModeScheduled, "*/15 * * * *"), v1alpha1.ReplicationStatus{LastSyncTime: at(10, 1)}, "", false, at(10, 15).Time},
 		{"scheduled, due", spec(v1alpha1.ModeScheduled, "*/15 * * * *"), v1alpha1.ReplicationStatus{LastSyncTime: at(9, 59)}, "", true, at(10, 15).Time},
+		{"scheduled, not due, new request runs now", spec(v1alpha1.ModeScheduled, "*/15 * * * *"), v1alpha1.ReplicationStatus{LastSyncTime: at(10, 1), LastHandledSyncRequest: "1"}, "2", true, at(10, 15).Time},
+		{"scheduled, not due, request handled", spec(v1alpha1.ModeScheduled, "*/15 * * * *"), v1alpha1.ReplicationStatus{LastSyncTime: at(10, 1), LastHandledSyncRequest: "2"}, "2", false, at(10, 15).Time},
 		{"manual without request", spec(v1alpha1.ModeManual, ""), v1alpha1.ReplicationStatus{}, "", false, time.Time{}},
 		{"manual new request", spec(v1alpha1.ModeManual, ""), v1alpha1.ReplicationStatus{LastHandledSyncRequest: "1"}, "2", true, time.Time{}},
 		{"manual request already handled", spec(v1alpha1.ModeManual, ""), v1alpha1.ReplicationStatus{LastHandledSyncRequest: "2"}, "2", false, time.Time{}},

@@ -19,6 +19,8 @@ func TestWellKnownKeysAgree(t *testing.T) {
 		"spec hash":          {transform.AnnotationSpecHash, v1alpha1.AnnotationSpecHash},
 		"source replicas":    {transform.AnnotationSourceReplicas, v1alpha1.AnnotationSourceReplicas},
 		"ownership":          {transform.AnnotationOwnership, v1alpha1.AnnotationOwnership},
+		"source suspend":     {transform.AnnotationSourceSuspend, v1alpha1.AnnotationSourceSuspend},
+		"promoted":           {transform.AnnotationPromoted, v1alpha1.AnnotationPromoted},
 		"replicas mode zero": {string(transform.ReplicasZero), v1alpha1.ReplicasZero},
 		"replicas preserve":  {string(transform.ReplicasPreserve), v1alpha1.ReplicasPreserve},
 	}

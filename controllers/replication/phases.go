@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -242,32 +241,7 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 
 // transformOptions are the transform settings of one target.
 func (r *Reconciler) transformOptions(s *subject, t v1alpha1.Target, destNS string) transform.Options {
-	o := transform.Options{
-		SourceCluster: r.Options.SourceCluster, Replication: s.name(), TargetNamespace: destNS,
-		Replicas: transform.ReplicasZero, SuspendCronJobs: *s.spec.Workloads.SuspendCronJobs,
-	}
-	switch rep := s.spec.Workloads.Replicas; {
-	case rep.Type == intstr.Int:
-		o.Replicas, o.FixedReplicas = transform.ReplicasFixed, rep.IntVal
-	case rep.StrVal == v1alpha1.ReplicasPreserve:
-		o.Replicas = transform.ReplicasPreserve
-	}
-	if tr := t.Transforms; tr != nil {
-		o.PreserveNodePorts = tr.PreserveNodePorts
-		o.StorageClasses, o.AddLabels, o.AddAnnotations = tr.StorageClasses, tr.AddLabels, tr.AddAnnotations
-		o.RemoveLabels, o.RemoveAnnotations = tr.RemoveLabels, tr.RemoveAnnotations
-		for _, ir := range tr.ImageRegistries {
-			o.ImageRegistries = append(o.ImageRegistries, transform.RegistryRewrite{From: ir.From, To: ir.To})
-		}
-		for _, p := range tr.Patches {
-			tp := transform.Patch{Kind: p.Kind, Op: p.Op, Path: p.Path}
-			if p.Value != nil {
-				tp.Value = p.Value.Raw
-			}
-			o.Patches = append(o.Patches, tp)
-		}
-	}
-	return o
+	return scope.TransformOptions(s.spec, t, r.Options.SourceCluster, s.name(), destNS)
 }
 
 // forgetApplied clears the pending change times of the objects this pass handled, and any older

@@ -51,7 +51,7 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 	log := logf.FromContext(ctx)
 	nowT := metav1.NewTime(now)
 	var targets []v1alpha1.TargetStatus
-	var unavailable, failing, stalled []string
+	var unavailable, failing, stalled, promoted []string
 	drifted, conflicts := 0, 0
 	for _, res := range results {
 		ts := v1alpha1.TargetStatus{Cluster: res.cluster, Namespaces: res.namespaces}
@@ -67,6 +67,10 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		ts.Failed = int32(res.counts[mirror.ActionFailed])
 		ts.Drifted = int32(res.drifted)
 		ts.Conflicts = int32(res.counts[mirror.ActionConflict])
+		ts.Promoted = int32(res.promoted)
+		if res.promoted > 0 {
+			promoted = append(promoted, fmt.Sprintf("%d on %s", res.promoted, res.cluster))
+		}
 		problems := append(append([]problem{}, gatherProblems...), res.problems...)
 		switch {
 		case res.unavailable != "":
@@ -92,9 +96,7 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		targets = append(targets, ts)
 	}
 	s.status.Targets = targets
-	if s.spec.Mode == v1alpha1.ModeManual {
-		s.status.LastHandledSyncRequest = s.requested()
-	}
+	s.status.LastHandledSyncRequest = s.requested()
 
 	failed := len(unavailable)+len(failing) > 0
 	switch {
@@ -102,6 +104,8 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonTargetUnavailable, "%s", strings.Join(unavailable, "; "))
 	case len(failing) > 0:
 		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonPartialFailure, "some objects failed (%s); see status.targets[].problems", strings.Join(failing, ", "))
+	case len(promoted) > 0:
+		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonPromoted, "DR copies are promoted (%s) and left alone until `kubectl drsyncer demote`", strings.Join(promoted, ", "))
 	default:
 		condition(s, v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceeded, "every object is mirrored to every target")
 		s.status.LastSyncTime = &nowT

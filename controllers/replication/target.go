@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type targetResult struct {
 	unavailable string
 	counts      map[mirror.Action]int
 	drifted     int
+	promoted    int
 	problems    []problem
 	stalled     string
 	// inFlight says some writes were not yet visible in the DR cache.
@@ -52,6 +54,8 @@ func (tr *targetResult) add(c mirror.Change) {
 	case mirror.ActionConflict:
 		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Conflict",
 			message: "exists on the DR cluster and is not managed by dr-syncer (conflictPolicy Skip)"})
+	case mirror.ActionPromoted:
+		tr.promoted++
 	case mirror.ActionCorrect, mirror.ActionReportDrift:
 		tr.drifted++
 		msg := "changed on the DR cluster; corrected"
@@ -220,6 +224,12 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 		st, known := r.copyState(key)
 		unchanged := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionUnchanged}
 		switch {
+		case l != nil && mirror.IsPromoted(l):
+			// Serving after a failover: never overwritten, whatever the source says, until demoted.
+			promoted := unchanged
+			promoted.Action = mirror.ActionPromoted
+			changes = append(changes, promoted)
+			continue
 		case known && l != nil && st.liveVersion == l.GetResourceVersion() && st.sourceVersion == o.GetResourceVersion() && st.generation == gen:
 			// Verified at these very versions: nothing to transform, nothing to compare.
 			changes = append(changes, unchanged)
@@ -373,6 +383,13 @@ func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVers
 
 // prune deletes orphaned copies under deletionPolicy Delete, unless the mass-delete breaker trips.
 func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, orphans []*metav1.PartialObjectMetadata, managed int, res *targetResult) {
+	orphans = slices.DeleteFunc(orphans, func(o *metav1.PartialObjectMetadata) bool {
+		if mirror.IsPromoted(o) {
+			res.add(mirror.Change{GroupKind: o.GroupVersionKind().GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionPromoted})
+			return true
+		}
+		return false
+	})
 	if len(orphans) == 0 {
 		return
 	}

@@ -24,6 +24,7 @@ const (
 	ActionDelete      Action = "Delete"      // orphan deleted
 	ActionRetain      Action = "Retain"      // orphan kept (deletionPolicy Retain or the breaker)
 	ActionFailed      Action = "Failed"      // the write failed
+	ActionPromoted    Action = "Promoted"    // promoted on DR (failover): left alone until demoted
 )
 
 // Writes reports whether the action writes to the DR cluster.
@@ -60,6 +61,8 @@ func Plan(desired *unstructured.Unstructured, live metav1.Object, p Policy) (a A
 	switch {
 	case live == nil:
 		return ActionCreate, false
+	case IsPromoted(live):
+		return ActionPromoted, false
 	case !Owns(live, desired):
 		if p.Adopt {
 			return ActionAdopt, false
@@ -90,6 +93,12 @@ func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
 		return ActionUnchanged
 	}
 	return ActionCorrect
+}
+
+// IsPromoted reports whether a DR object was promoted (failover): it serves now, so dr-syncer
+// neither overwrites nor prunes it until it is demoted.
+func IsPromoted(live metav1.Object) bool {
+	return live.GetAnnotations()[transform.AnnotationPromoted] != ""
 }
 
 // Owns reports whether live is dr-syncer's copy of the same source object as desired.

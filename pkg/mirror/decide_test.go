@@ -22,6 +22,15 @@ func cm(source, hash, color string, managed bool) *unstructured.Unstructured {
 	return u
 }
 
+// promoted is a copy promoted on DR (failover) and since scaled or edited there.
+func promoted() *unstructured.Unstructured {
+	u := cm("src/shop/app", "h0", "red", true)
+	a := u.GetAnnotations()
+	a[transform.AnnotationPromoted] = "2026-11-30T04:00:00Z"
+	u.SetAnnotations(a)
+	return u
+}
+
 func TestDecide(t *testing.T) {
 	desired := cm("src/shop/app", "h1", "blue", true)
 	withExtra := cm("src/shop/app", "h1", "blue", true)
@@ -42,6 +51,7 @@ func TestDecide(t *testing.T) {
 		{"unmanaged skipped", cm("", "", "red", false), Policy{Drift: DriftCorrect}, ActionConflict},
 		{"unmanaged adopted", cm("", "", "red", false), Policy{Drift: DriftCorrect, Adopt: true}, ActionAdopt},
 		{"managed for another source", cm("src/other/app", "h1", "blue", true), Policy{Drift: DriftCorrect}, ActionConflict},
+		{"promoted left alone", promoted(), Policy{Drift: DriftCorrect, Adopt: true}, ActionPromoted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +117,7 @@ func TestPlan(t *testing.T) {
 		{"unmanaged adopted", cm("", "", "red", false), Policy{Adopt: true}, ActionAdopt, false},
 		{"hash differs", cm("src/shop/app", "h0", "red", true), Policy{}, ActionUpdate, false},
 		{"hash equal, not verified: compare content", cm("src/shop/app", "h1", "blue", true), Policy{}, "", true},
+		{"promoted", promoted(), Policy{}, ActionPromoted, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

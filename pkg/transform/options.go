@@ -27,6 +27,8 @@ const (
 	AnnotationSourceUID      = "drsyncer.io/source-uid"
 	AnnotationSpecHash       = "drsyncer.io/spec-hash"
 	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
+	AnnotationSourceSuspend  = "drsyncer.io/source-suspend"
+	AnnotationPromoted       = "drsyncer.io/promoted"
 	// AnnotationOwnership marks a DR copy created with a plain create, whose fields dr-syncer owns
 	// through an Update entry; the first server-side apply migrates them to its Apply entry.
 	AnnotationOwnership = "drsyncer.io/ownership"

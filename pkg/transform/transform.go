@@ -70,6 +70,8 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 		}
 	case "CronJob":
 		if o.SuspendCronJobs {
+			suspended, _, _ := unstructured.NestedBool(obj, "spec", "suspend")
+			setAnnotation(out, AnnotationSourceSuspend, strconv.FormatBool(suspended))
 			_ = unstructured.SetNestedField(obj, true, "spec", "suspend")
 		}
 	}
@@ -167,13 +169,17 @@ func replicas(out *unstructured.Unstructured, o Options) error {
 	default:
 		return fmt.Errorf("unknown replicas mode %q", o.Replicas)
 	}
-	annotations := out.GetAnnotations()
+	setAnnotation(out, AnnotationSourceReplicas, strconv.FormatInt(src, 10))
+	return nil
+}
+
+func setAnnotation(obj *unstructured.Unstructured, key, value string) {
+	annotations := obj.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[AnnotationSourceReplicas] = strconv.FormatInt(src, 10)
-	out.SetAnnotations(annotations)
-	return nil
+	annotations[key] = value
+	obj.SetAnnotations(annotations)
 }
 
 // podSpecPaths are where pod specs live in the kinds that carry one.

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -201,4 +202,23 @@ func FuzzDesired(f *testing.F) {
 			t.Fatal("status survived")
 		}
 	})
+}
+
+// A CronJob already suspended on the source must stay suspended after a promotion, so its own
+// suspend is recorded next to the standby one.
+func TestCronJobRecordsSourceSuspend(t *testing.T) {
+	for _, suspended := range []bool{false, true} {
+		src := readObject(t, "testdata/cronjob/input.yaml")
+		_ = unstructured.SetNestedField(src.Object, suspended, "spec", "suspend")
+		out, err := Desired(src, standby)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := out.GetAnnotations()[AnnotationSourceSuspend], strconv.FormatBool(suspended); got != want {
+			t.Errorf("source suspend %v: annotation %q, want %q", suspended, got, want)
+		}
+		if s, _, _ := unstructured.NestedBool(out.Object, "spec", "suspend"); !s {
+			t.Errorf("source suspend %v: the DR copy is not suspended", suspended)
+		}
+	}
 }
