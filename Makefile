@@ -86,8 +86,9 @@ verify: generate manifests ## Fail when generated files are stale.
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager binary into ./bin.
+build: ## Build the manager and the kubectl plugin (kubectl-drsyncer) into ./bin.
 	go build -o $(BIN)/manager .
+	go build -o $(BIN)/kubectl-drsyncer ./cmd/kubectl-drsyncer
 
 .PHONY: run
 run: build ## Run the manager against the current kubeconfig (self-signed webhook certificates).

@@ -13,6 +13,7 @@ import (
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
 // setupControllers wires the RemoteCluster and replication controllers with what they share: the
@@ -32,7 +33,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	sourceCfg.DisableCompression = true
 	sourceCache, err := cache.New(sourceCfg, cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultLabelSelector: replication.SourceSelector(),
+		DefaultLabelSelector: scope.SourceSelector(),
 		DefaultTransform:     cache.TransformStripManagedFields(),
 	})
 	if err != nil {

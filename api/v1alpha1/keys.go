@@ -33,12 +33,15 @@ const (
 	// AnnotationPromoted on a DR copy says it was promoted (failover) at this RFC 3339 time: the
 	// controller neither overwrites nor prunes it until it is demoted.
 	AnnotationPromoted = "drsyncer.io/promoted"
+	// AnnotationStandbyState on a promoted DR copy records, as JSON, the standby values promotion
+	// replaced (replicas, suspend, the standby node selector); demote restores them.
+	AnnotationStandbyState = "drsyncer.io/standby-state"
 	// AnnotationFenced on a replication says `kubectl drsyncer promote` suspended it (at this
 	// RFC 3339 time); demote resumes it.
 	AnnotationFenced = "drsyncer.io/fenced"
-	// AnnotationFencedReplicas on a source workload keeps its replica count (or, on a CronJob, its
-	// spec.suspend) from before `promote --fence-source` scaled it to zero; demote restores it.
-	AnnotationFencedReplicas = "drsyncer.io/fenced-replicas"
+	// AnnotationFencedState on a source workload records, as JSON, the values `promote
+	// --fence-source` replaced to stop it; demote restores them.
+	AnnotationFencedState = "drsyncer.io/fenced-state"
 )
 
 // Condition types (kstatus plus dr-syncer's own).

@@ -13,8 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -275,12 +273,6 @@ func (r *Reconciler) watchSourceKind(ctx context.Context, key string, inf cache.
 	}
 	r.mem.watchingSource[key] = true
 	return nil
-}
-
-// SourceSelector selects the objects the source cache holds: those carrying the replication label.
-func SourceSelector() labels.Selector {
-	req, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.Exists, nil)
-	return labels.NewSelector().Add(*req)
 }
 
 func objectKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }

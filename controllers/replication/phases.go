@@ -141,7 +141,7 @@ type gathered struct {
 func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (gathered, []problem) {
 	kinds, problems := r.kindsOf(s)
 	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata{}}
-	sel := SourceSelector()
+	sel := scope.SourceSelector()
 	if s.spec.Resources.Selector != nil {
 		extra, err := metav1.LabelSelectorAsSelector(s.spec.Resources.Selector)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
@@ -138,4 +139,11 @@ func SourceNamespaces(name string, selector *metav1.LabelSelector, namespaces []
 // IsSystemNamespace reports whether a source namespace is never replicated.
 func IsSystemNamespace(ns string) bool {
 	return ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease"
+}
+
+// SourceSelector selects the source objects a replication may mirror: those carrying the
+// replication label (the source cache holds only these).
+func SourceSelector() labels.Selector {
+	req, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.Exists, nil)
+	return labels.NewSelector().Add(*req)
 }

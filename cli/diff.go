@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
+)
+
+func (o *options) diffCommand() *cobra.Command {
+	var target, sourceCluster string
+	cmd := &cobra.Command{
+		Use:   "diff NAME --target CLUSTER",
+		Short: "Show how the live DR objects differ from the desired DR state, as unified diffs; writes nothing",
+		Long: `diff computes the desired DR copy of every source object the replication covers (the same
+transforms dr-syncer applies), asks the DR API server what applying it would produce (server-side
+dry-run: nothing is written) and prints a unified diff against the live DR object. Absent copies,
+copies whose source is gone, promoted copies and conflicting objects are listed too.
+Exit status: 0 when nothing differs, 1 when something does or on error (like kubectl diff).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.runDiff(cmd.Context(), args[0], target, sourceCluster)
+		},
+	}
+	cmd.Flags().StringVar(&target, "target", "", "The target (RemoteCluster name) that --dr-context points at.")
+	cmd.Flags().StringVar(&sourceCluster, "source-cluster-name", "source", "The manager's --source-cluster-name (recorded in each copy's drsyncer.io/source).")
+	_ = cmd.MarkFlagRequired("target")
+	return cmd
+}
+
+// diffCounts tallies what diff found.
+type diffCounts struct{ differ, absent, orphans, promoted, conflicts, equal int }
+
+func (d diffCounts) any() bool { return d.differ+d.absent+d.orphans+d.conflicts > 0 }
+
+func (o *options) runDiff(ctx context.Context, name, targetName, sourceCluster string) error {
+	src, err := o.sourceClient()
+	if err != nil {
+		return err
+	}
+	r, err := o.getReplication(ctx, src, name)
+	if err != nil {
+		return err
+	}
+	t, err := r.target(targetName)
+	if err != nil {
+		return err
+	}
+	dr, err := o.drClient()
+	if err != nil {
+		return err
+	}
+	namespaces, err := sourceNamespaces(ctx, src, r)
+	if err != nil {
+		return err
+	}
+	sel := scope.SourceSelector()
+	if r.spec.Resources.Selector != nil {
+		extra, err := metav1.LabelSelectorAsSelector(r.spec.Resources.Selector)
+		if err != nil {
+			return fmt.Errorf("invalid resources.selector: %w", err)
+		}
+		reqs, _ := extra.Requirements()
+		sel = sel.Add(reqs...)
+	}
+	var n diffCounts
+	for _, gk := range scope.Kinds(r.spec.Resources) {
+		m, err := src.RESTMapper().RESTMapping(gk)
+		if err != nil {
+			fmt.Fprintf(o.errOut, "warning: %s is not served by the source cluster: %v\n", gk, err)
+			continue
+		}
+		for _, ns := range namespaces {
+			dest, err := nstemplate.Render(t.Namespace, ns)
+			if err != nil {
+				fmt.Fprintf(o.errOut, "warning: namespace %s: %v\n", ns, err)
+				continue
+			}
+			opts := scope.TransformOptions(r.spec, t, sourceCluster, r.obj.GetName(), dest)
+			if err := o.diffKind(ctx, src, dr, r, m.GroupVersionKind, ns, dest, sel, opts, &n); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(o.out, "%s on %s: %d differ, %d absent, %d without a source, %d conflicts, %d promoted, %d equal; nothing was written\n",
+		r.ref(), targetName, n.differ, n.absent, n.orphans, n.conflicts, n.promoted, n.equal)
+	if n.any() {
+		return ErrDifferences
+	}
+	return nil
+}
+
+// diffKind compares the copies of one kind in one source namespace.
+func (o *options) diffKind(ctx context.Context, src, dr client.Client, r *replication, gvk schema.GroupVersionKind, ns, dest string,
+	sel labels.Selector, opts transform.Options, n *diffCounts) error {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := src.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return fmt.Errorf("failed to list %s in %s on the source: %w", gvk.Kind, ns, err)
+	}
+	var desiredNames []string
+	for i := range list.Items {
+		obj := &list.Items[i]
+		secretType, _, _ := unstructured.NestedString(obj.Object, "type")
+		if scope.SkipReason(gvk.GroupKind(), obj, secretType, r.spec.Resources.IncludeHelmReleases) != "" {
+			continue
+		}
+		desired, err := transform.Desired(obj, opts)
+		if err != nil {
+			fmt.Fprintf(o.errOut, "warning: %s %s/%s cannot be transformed: %v\n", gvk.Kind, ns, obj.GetName(), err)
+			continue
+		}
+		desiredNames = append(desiredNames, desired.GetName())
+		if err := o.diffObject(ctx, dr, desired, n); err != nil {
+			return err
+		}
+	}
+	// Copies whose source is gone.
+	copies := &metav1.PartialObjectMetadataList{}
+	copies.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := dr.List(ctx, copies, client.InNamespace(dest), client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelReplication: r.obj.GetName()}); err != nil {
+		return fmt.Errorf("failed to list %s copies in %s on the DR cluster: %w", gvk.Kind, dest, err)
+	}
+	for i := range copies.Items {
+		c := &copies.Items[i]
+		if slices.Contains(desiredNames, c.GetName()) {
+			continue
+		}
+		if _, srcNS, _, _ := sourceOf(c); srcNS != ns {
+			continue
+		}
+		fate := "kept (deletionPolicy Retain)"
+		switch {
+		case mirror.IsPromoted(c):
+			fate = "kept (promoted)"
+		case r.spec.DeletionPolicy == v1alpha1.DeletionDelete:
+			fate = "deleted by the next pass (deletionPolicy Delete)"
+		}
+		fmt.Fprintf(o.out, "%s %s/%s: its source is gone; %s\n", gvk.Kind, dest, c.GetName(), fate)
+		n.orphans++
+	}
+	return nil
+}
+
+// diffObject prints how one live DR object differs from what applying desired would make of it.
+func (o *options) diffObject(ctx context.Context, dr client.Client, desired *unstructured.Unstructured, n *diffCounts) error {
+	id := fmt.Sprintf("%s %s/%s", desired.GetKind(), desired.GetNamespace(), desired.GetName())
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(desired.GroupVersionKind())
+	err := dr.Get(ctx, client.ObjectKeyFromObject(desired), live)
+	switch {
+	case apierrors.IsNotFound(err):
+		n.absent++
+		return o.printDiff(id+" (absent on DR)", nil, desired)
+	case err != nil:
+		return fmt.Errorf("failed to read %s on the DR cluster: %w", id, err)
+	case mirror.IsPromoted(live):
+		n.promoted++
+		fmt.Fprintf(o.out, "%s: promoted; dr-syncer leaves it alone until demote\n", id)
+		return nil
+	case !mirror.Owns(live, desired):
+		n.conflicts++
+		fmt.Fprintf(o.out, "%s: exists on DR and is not managed by dr-syncer (a conflict)\n", id)
+		return nil
+	}
+	applied := desired.DeepCopy()
+	if err := dr.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner(mirror.FieldManager), client.ForceOwnership, client.DryRunAll); err != nil {
+		return fmt.Errorf("server-side dry-run of %s failed: %w", id, err)
+	}
+	before, after := comparable(live), comparable(applied)
+	if before == after {
+		n.equal++
+		return nil
+	}
+	n.differ++
+	return o.printDiff(id, live, applied)
+}
+
+// printDiff prints a unified diff between two objects (live nil: absent).
+func (o *options) printDiff(id string, live, desired *unstructured.Unstructured) error {
+	before := ""
+	if live != nil {
+		before = comparable(live)
+	}
+	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(before), B: difflib.SplitLines(comparable(desired)),
+		FromFile: "live " + id, ToFile: "desired " + id, Context: 3,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(o.out, text)
+	return nil
+}
+
+// comparable is an object as YAML without what the API server maintains.
+func comparable(obj *unstructured.Unstructured) string {
+	c := obj.DeepCopy()
+	delete(c.Object, "status")
+	for _, f := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	b, _ := yaml.Marshal(c.Object)
+	return string(b)
+}
