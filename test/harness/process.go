@@ -201,3 +201,6 @@ func (p *Process) savePprof(profile, path string) error {
 
 // Pid is the manager's process ID.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// PluginBinary is the built kubectl plugin (make build).
+func PluginBinary() string { return filepath.Join(RepoRoot(), "bin", "kubectl-drsyncer") }
