@@ -7,12 +7,12 @@ import (
 
 	"github.com/robfig/cron/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
 // claim is a replication seen by the rules: who it is and which source namespaces it covers.
@@ -156,22 +156,8 @@ func validateClaim(c claim, w world) ([]string, field.ErrorList) {
 // allow it, only into the DR namespace of the same name.
 func tenantRules(c claim, t v1alpha1.Target, rc *v1alpha1.RemoteCluster, w world, tp *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if dest, err := nstemplate.Render(t.Namespace, c.namespace); err == nil && dest != c.namespace {
-		errs = append(errs, field.Forbidden(tp.Child("namespace"),
-			fmt.Sprintf("a Replication may only write to the DR namespace of its own name %q, not %q; use a ClusterReplication to map namespaces", c.namespace, dest)))
-	}
-	if rc == nil {
-		return errs
-	}
-	allowed := false
-	if rc.Spec.AllowedNamespaces != nil {
-		if s, err := metav1.LabelSelectorAsSelector(rc.Spec.AllowedNamespaces); err == nil {
-			allowed = s.Matches(labels.Set(w.namespaceLabels[c.namespace]))
-		}
-	}
-	if !allowed {
-		errs = append(errs, field.Forbidden(tp.Child("cluster"),
-			fmt.Sprintf("RemoteCluster %q does not allow Replications from namespace %q (its spec.allowedNamespaces does not select it)", t.Cluster, c.namespace)))
+	for _, r := range scope.TenantRefusals(c.namespace, w.namespaceLabels[c.namespace], t, rc) {
+		errs = append(errs, field.Forbidden(tp.Child(r.Field), r.Message))
 	}
 	return errs
 }

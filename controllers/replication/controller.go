@@ -191,7 +191,8 @@ func (r *Reconciler) forRemoteCluster(ctx context.Context, o client.Object) []ct
 	return reqs
 }
 
-// readinessChanged passes RemoteCluster events whose Ready status changed (not every probe).
+// readinessChanged passes RemoteCluster events whose Ready status or spec changed (not every
+// probe): a narrower allowedNamespaces must stop tenant writes at once.
 type readinessChanged struct{ predicate.Funcs }
 
 func (readinessChanged) Update(e event.UpdateEvent) bool {
@@ -205,7 +206,7 @@ func (readinessChanged) Update(e event.UpdateEvent) bool {
 		}
 		return ""
 	}
-	return status(e.ObjectOld) != status(e.ObjectNew)
+	return status(e.ObjectOld) != status(e.ObjectNew) || e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration()
 }
 
 // trigger enqueues the replications an object (source or DR copy) may belong to.

@@ -74,6 +74,10 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		res.unavailable = why
 		return res
 	}
+	if why := r.tenantRefusal(ctx, s, t); why != "" {
+		res.unavailable = why
+		return res
+	}
 	dests, problems := r.destNamespaces(t, sources)
 	res.problems = append(res.problems, problems...)
 	for _, src := range sources {
@@ -147,6 +151,31 @@ func (r *Reconciler) connected(ctx context.Context, name string) (*clusters.Clus
 		return nil, fmt.Sprintf("RemoteCluster %q is not connected yet", name)
 	}
 	return cl, ""
+}
+
+// tenantRefusal says why a namespaced Replication may not write to target t, or "". The webhook
+// rejects such a Replication; this guard holds when it was admitted while the webhook was down or
+// before an admin narrowed the RemoteCluster or relabeled the namespace.
+func (r *Reconciler) tenantRefusal(ctx context.Context, s *subject, t v1alpha1.Target) string {
+	if !s.namespaced() {
+		return ""
+	}
+	var rc v1alpha1.RemoteCluster
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: t.Cluster}, &rc); err != nil {
+		return fmt.Sprintf("refused: cannot read RemoteCluster %q: %v", t.Cluster, err)
+	}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: s.obj.GetNamespace()}, &ns); err != nil {
+		return fmt.Sprintf("refused: cannot read namespace %q: %v", s.obj.GetNamespace(), err)
+	}
+	var msgs []string
+	for _, ref := range scope.TenantRefusals(ns.Name, ns.Labels, t, &rc) {
+		msgs = append(msgs, ref.Message)
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	return "refused: " + strings.Join(msgs, "; ")
 }
 
 // ensureNamespace creates the DR namespace once; an existing namespace is used as it is.
