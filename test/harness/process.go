@@ -103,14 +103,14 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 }
 
 // StartWithProcess brings up both control planes, the manager binary as a process (logs to logs,
-// files in dir) and RemoteCluster "dr": what the sandbox, the e2e tests and the benchmarks run on.
-// On error everything started is stopped again.
-func StartWithProcess(ctx context.Context, dir string, logs io.Writer) (*Env, *Process, error) {
+// files in dir, extra flags extraArgs) and RemoteCluster "dr": what the sandbox, the e2e tests and
+// the benchmarks run on. On error everything started is stopped again.
+func StartWithProcess(ctx context.Context, dir string, logs io.Writer, extraArgs ...string) (*Env, *Process, error) {
 	env, err := StartWith(ctx, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	mgr, err := env.StartManagerProcess(ctx, ManagerBinary(), dir, logs)
+	mgr, err := env.StartManagerProcess(ctx, ManagerBinary(), dir, logs, extraArgs...)
 	if err == nil {
 		err = env.RegisterDR(ctx)
 	}
