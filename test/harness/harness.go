@@ -117,6 +117,22 @@ func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 	return e, nil
 }
 
+// StartPlane starts one more control plane (no CRDs) whose kube-apiserver gets the extra flags,
+// for a DR cluster that behaves differently (throttling, say). The caller stops it.
+func StartPlane(flags map[string]string) (*envtest.Environment, *rest.Config, error) {
+	plane := &envtest.Environment{ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
+	args := plane.ControlPlane.GetAPIServer().Configure()
+	for k, v := range flags {
+		args.Set(k, v)
+	}
+	cfg, err := plane.Start()
+	if err != nil {
+		_ = plane.Stop()
+		return nil, nil, fmt.Errorf("failed to start a control plane: %w", err)
+	}
+	return plane, cfg, nil
+}
+
 // RegisterDR stores the DR plane's kubeconfig in a Secret and creates RemoteCluster "dr", which
 // namespaces labeled dr-tenant=true may target with a Replication.
 func (e *Env) RegisterDR(ctx context.Context) error {

@@ -34,21 +34,36 @@ func SumMetric(text, name string, filters ...string) float64 {
 // writeVerbs are the verbs of apiserver_request_total that change objects.
 var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}
 
-// WritesServed counts the mutating requests an API server has served for the given resources,
-// from its own apiserver_request_total: what a client really sent, not what it says it sent.
-func WritesServed(ctx context.Context, cfg *rest.Config, resources ...string) (float64, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
+// RequestsServed counts the requests an API server answered, from its own apiserver_request_total,
+// whose labels contain every filter (for example `code="429"`).
+func RequestsServed(ctx context.Context, cfg *rest.Config, filters ...string) (float64, error) {
+	raw, err := serverMetrics(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
+	return SumMetric(raw, "apiserver_request_total", filters...), nil
+}
+
+func serverMetrics(ctx context.Context, cfg *rest.Config) (string, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
 	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	return string(raw), err
+}
+
+// WritesServed counts the mutating requests an API server has served for the given resources,
+// from its own apiserver_request_total: what a client really sent, not what it says it sent.
+func WritesServed(ctx context.Context, cfg *rest.Config, resources ...string) (float64, error) {
+	raw, err := serverMetrics(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
 	total := 0.0
 	for _, resource := range resources {
 		for _, verb := range writeVerbs {
-			total += SumMetric(string(raw), "apiserver_request_total", `verb="`+verb+`"`, `resource="`+resource+`"`)
+			total += SumMetric(raw, "apiserver_request_total", `verb="`+verb+`"`, `resource="`+resource+`"`)
 		}
 	}
 	return total, nil

@@ -11,10 +11,12 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
@@ -51,6 +53,68 @@ func remoteReady(ctx context.Context, name string) metav1.ConditionStatus {
 }
 
 var _ = Describe("Faults", func() {
+	It("converges against a DR API server that throttles (429), with a bounded request rate", func(ctx context.Context) {
+		// A DR plane of its own whose API server admits one write and three requests at a time and
+		// answers the rest with 429 Too Many Requests (no priority and fairness queuing).
+		plane, cfg, err := harness.StartPlane(map[string]string{
+			"enable-priority-and-fairness": "false", "max-requests-inflight": "3", "max-mutating-requests-inflight": "1"})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(plane.Stop)
+		// Not system:masters, whom the in-flight limit never throttles: cluster-admin by a binding.
+		drc, err := client.New(cfg, client.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(drc.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "dr-syncer"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "dr-syncer"}}})).To(Succeed())
+		user, err := plane.AddUser(envtest.User{Name: "dr-syncer"}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		kc, err := user.KubeConfig()
+		Expect(err).NotTo(HaveOccurred())
+		name := uniqueName("throttled")
+		registerRemote(ctx, name, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
+		Eventually(func() metav1.ConditionStatus { return remoteReady(ctx, name) }).WithTimeout(wait).Should(Equal(metav1.ConditionTrue))
+
+		const objects = 200
+		ns, cr, _ := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets = []v1alpha1.Target{{Cluster: name}}
+		})
+		start := time.Now()
+		for i := range objects {
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: fmt.Sprintf("cm-%03d", i)}, Data: map[string]string{"i": strconv.Itoa(i)}}
+			Eventually(func() error { return env.SourceClient.Create(ctx, cm) }).WithTimeout(wait).Should(Succeed())
+		}
+		Eventually(func() int {
+			var list corev1.ConfigMapList
+			if err := drc.List(ctx, &list, client.InNamespace(ns.Name)); err != nil {
+				return -1
+			}
+			return len(list.Items)
+		}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(Equal(objects))
+		took := time.Since(start)
+
+		throttled, err := harness.RequestsServed(ctx, cfg, `code="429"`)
+		Expect(err).NotTo(HaveOccurred())
+		total, err := harness.RequestsServed(ctx, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		AddReportEntry("throttled DR", fmt.Sprintf("%d objects in %s; DR API server answered %.0f requests, %.0f of them 429", objects, took.Round(time.Millisecond), total, throttled))
+		Expect(throttled).To(BeNumerically(">", 0), "the DR API server never throttled: the test tests nothing")
+		Expect(total).To(BeNumerically("<", 10*objects), "retries must back off, not hammer the server")
+
+		By("once converged, the request rate drops to the health probes")
+		before, err := harness.RequestsServed(ctx, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(5 * time.Second)
+		after, err := harness.RequestsServed(ctx, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after-before).To(BeNumerically("<", 25), "no hot loop against a throttling server")
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(st.Targets).To(HaveLen(1))
+			g.Expect(st.Targets[0].Synced).To(Equal(int32(objects)))
+			g.Expect(st.Targets[0].Failed).To(BeZero())
+		}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
+	})
+
 	It("converges after the DR cluster was unreachable during 200 creates, updates and deletes", func(ctx context.Context) {
 		name := uniqueName("flaky")
 		proxy := remoteThroughProxy(ctx, name)
