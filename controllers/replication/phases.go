@@ -29,9 +29,9 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
-// Reconcile runs one pass: fetch → decide timing → resolve sources → backfill labels → gather the
-// desired objects → sync every target in parallel → status. The status patch is deferred so that
-// every exit path reports.
+// Reconcile runs one pass: fetch → decide timing → resolve sources → gather the desired objects →
+// sync every target in parallel, with the backfill of missed labels beside them → status. The
+// status patch is deferred so that every exit path reports.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	s, err := r.fetch(ctx, req)
 	if s == nil || err != nil {
@@ -61,11 +61,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.backfill(ctx, s, sources, now)
+	var wg sync.WaitGroup
+	// What backfill labels reaches the next pass through the source cache, so it runs beside this
+	// pass instead of before it: its server-side LISTs stay off the path of the writes.
+	wg.Go(func() { r.backfill(ctx, s, sources, now) })
 	desired, gatherProblems := r.gather(ctx, s, sources)
 
 	results := make([]targetResult, len(s.spec.Targets))
-	var wg sync.WaitGroup
 	for i, t := range s.spec.Targets {
 		wg.Go(func() { results[i] = r.syncTarget(ctx, s, t, sources, desired) }) // one target never blocks another
 	}

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -277,6 +278,11 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 			log.FromContext(ctx).V(1).Info("falling back to reading objects one by one", "error", err.Error())
 		}
 	}
+	// In the order a LIST returns them (by namespace and name), so the workers follow the pages of a
+	// prefetch as they arrive.
+	slices.SortFunc(needContent, func(a, b pending) int {
+		return cmp.Or(cmp.Compare(a.src.GetNamespace(), b.src.GetNamespace()), cmp.Compare(a.src.GetName(), b.src.GetName()))
+	})
 	// Content reads, transforms and writes run on the workers: one slow object never holds up the rest.
 	workers := max(1, r.Options.Workers)
 	sem := make(chan struct{}, workers)

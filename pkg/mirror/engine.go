@@ -8,9 +8,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -93,10 +95,14 @@ func (e *Engine) apply(ctx context.Context, desired *unstructured.Unstructured, 
 // server-side apply. The copy is marked, so that its first update migrates the ownership of its
 // fields to dr-syncer's apply entry; from then on fields dropped from the source are dropped on DR.
 func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured, p Policy, c Change) Change {
-	obj := desired.DeepCopy()
-	annotations := obj.GetAnnotations()
+	u := desired.DeepCopy()
+	annotations := u.GetAnnotations()
 	annotations[transform.AnnotationOwnership] = "create"
-	obj.SetAnnotations(annotations)
+	u.SetAnnotations(annotations)
+	obj := client.Object(u)
+	if t := typed(u); t != nil {
+		obj = t
+	}
 	err := e.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
 	if apierrors.IsAlreadyExists(err) {
 		// Someone else's object after all: decide again on what is really there.
@@ -110,6 +116,25 @@ func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured,
 	}
 	c.LiveVersion = obj.GetResourceVersion()
 	return c
+}
+
+// typed converts a built-in kind to its Go type, so that the create travels as protobuf, which the
+// API server decodes and encodes for a fraction of what JSON costs it. An object with a field the Go
+// type does not know (an API newer than this build) stays unstructured: nothing is dropped.
+func typed(u *unstructured.Unstructured) client.Object {
+	gvk := u.GroupVersionKind()
+	if !clientgoscheme.Scheme.Recognizes(gvk) {
+		return nil
+	}
+	obj, err := clientgoscheme.Scheme.New(gvk)
+	if err != nil {
+		return nil
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, obj, true); err != nil {
+		return nil
+	}
+	co, _ := obj.(client.Object)
+	return co
 }
 
 // migrateOwnership turns the fields a plain create gave dr-syncer (an Update entry) into fields of

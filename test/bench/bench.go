@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -202,17 +203,18 @@ type copiesWatch struct {
 }
 
 func (b *bench) watchCopies(ctx context.Context) (*copiesWatch, error) {
-	cs, err := kubernetes.NewForConfig(b.env.DRConfig)
+	// Metadata only, as protobuf: the observer should cost the measured server as little as it can.
+	mc, err := metadata.NewForConfig(b.env.DRConfig)
 	if err != nil {
 		return nil, err
 	}
 	opts := metav1.ListOptions{LabelSelector: v1alpha1.LabelManagedBy + "=" + v1alpha1.ManagedByValue}
 	cw := &copiesWatch{}
-	cms, err := cs.CoreV1().ConfigMaps("").Watch(ctx, opts)
+	cms, err := mc.Resource(corev1.SchemeGroupVersion.WithResource("configmaps")).Namespace("").Watch(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	deps, err := cs.AppsV1().Deployments("").Watch(ctx, opts)
+	deps, err := mc.Resource(appsv1.SchemeGroupVersion.WithResource("deployments")).Namespace("").Watch(ctx, opts)
 	if err != nil {
 		cms.Stop()
 		return nil, err
