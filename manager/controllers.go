@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
@@ -34,7 +35,8 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	sourceCache, err := cache.New(sourceCfg, cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		DefaultLabelSelector: scope.SourceSelector(),
-		DefaultTransform:     cache.TransformStripManagedFields(),
+		// Every label (selectors match on them); of the annotations only the opt-out.
+		DefaultTransform: clusters.TrimMetadata(nil, []string{v1alpha1.KeyExclude}),
 	})
 	if err != nil {
 		return fmt.Errorf("failed to create the source cache: %w", err)

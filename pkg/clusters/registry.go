@@ -147,7 +147,7 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	ca, err := cache.New(cfg, cache.Options{
 		HTTPClient: httpClient, Scheme: r.scheme, Mapper: mapper,
 		DefaultLabelSelector: managed,
-		DefaultTransform:     cache.TransformStripManagedFields(),
+		DefaultTransform:     DRCopyTransform,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to build a cache for cluster %s: %w", name, err)
