@@ -233,7 +233,9 @@ type copiesWatch struct {
 // now on.
 func (b *bench) watchCopies(ctx context.Context, namespace string) (*copiesWatch, error) {
 	// Metadata only, as protobuf: the observer should cost the measured server as little as it can.
-	mc, err := metadata.NewForConfig(b.env.DRConfig)
+	cfg := rest.CopyConfig(b.env.DRConfig)
+	cfg.DisableCompression = true
+	mc, err := metadata.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
