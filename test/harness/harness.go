@@ -21,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -174,6 +176,36 @@ func (e *Env) Kubeconfig(plane *envtest.Environment, user string) ([]byte, error
 		return nil, fmt.Errorf("failed to add user %s: %w", user, err)
 	}
 	return u.KubeConfig()
+}
+
+// UserKubeconfig is an admin kubeconfig with two contexts, "source" (the current one) and "dr", as
+// a user of `kubectl drsyncer` has; sourceServer, when set, replaces the source's server URL (a
+// proxy the test can cut).
+func (e *Env) UserKubeconfig(user, sourceServer string) ([]byte, error) {
+	cfg := clientcmdapi.NewConfig()
+	for _, c := range []struct {
+		name, server string
+		plane        *envtest.Environment
+	}{{"source", sourceServer, e.Source}, {"dr", "", e.DR}} {
+		kc, err := e.Kubeconfig(c.plane, user)
+		if err != nil {
+			return nil, err
+		}
+		loaded, err := clientcmd.Load(kc)
+		if err != nil {
+			return nil, err
+		}
+		cur := loaded.Contexts[loaded.CurrentContext]
+		cluster := loaded.Clusters[cur.Cluster].DeepCopy()
+		if c.server != "" {
+			cluster.Server = c.server
+		}
+		cfg.Clusters[c.name] = cluster
+		cfg.AuthInfos[c.name] = loaded.AuthInfos[cur.AuthInfo]
+		cfg.Contexts[c.name] = &clientcmdapi.Context{Cluster: c.name, AuthInfo: c.name}
+	}
+	cfg.CurrentContext = "source"
+	return clientcmd.Write(*cfg)
 }
 
 // ManagerOptions are the options the harness runs the manager with.

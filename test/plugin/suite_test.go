@@ -7,13 +7,12 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -60,28 +59,10 @@ var _ = AfterSuite(func() {
 // current context) and "dr".
 func writeKubeconfig(dir string) string {
 	GinkgoHelper()
-	cfg := clientcmdapi.NewConfig()
-	add := func(name string, kc []byte, server string) {
-		c, err := clientcmd.Load(kc)
-		Expect(err).NotTo(HaveOccurred())
-		cur := c.Contexts[c.CurrentContext]
-		cluster := c.Clusters[cur.Cluster].DeepCopy()
-		if server != "" {
-			cluster.Server = server
-		}
-		cfg.Clusters[name] = cluster
-		cfg.AuthInfos[name] = c.AuthInfos[cur.AuthInfo]
-		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	}
-	src, err := env.Kubeconfig(env.Source, "operator")
+	kc, err := env.UserKubeconfig("operator", "https://"+sourceProxy.Addr)
 	Expect(err).NotTo(HaveOccurred())
-	dr, err := env.Kubeconfig(env.DR, "operator")
-	Expect(err).NotTo(HaveOccurred())
-	add("source", src, "https://"+sourceProxy.Addr)
-	add("dr", dr, "")
-	cfg.CurrentContext = "source"
 	path := filepath.Join(dir, "kubeconfig")
-	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
+	Expect(os.WriteFile(path, kc, 0o600)).To(Succeed())
 	return path
 }
 

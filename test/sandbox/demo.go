@@ -16,6 +16,7 @@ import (
 type tour struct {
 	ctx        context.Context
 	source, dr string
+	both       string // kubeconfig with both contexts, for the plugin
 	kubectl    string
 	pause      time.Duration
 	n          int
@@ -47,6 +48,21 @@ func (t *tour) run(kubeconfig string, wantFail bool, args ...string) (string, er
 	return string(out), nil
 }
 
+// plugin runs `kubectl drsyncer args...` through kubectl's plugin discovery (bin/ on PATH).
+func (t *tour) plugin(args ...string) (string, error) {
+	fmt.Printf("   $ kubectl drsyncer %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(t.ctx, t.kubectl, append(append([]string{"drsyncer"}, args...), "--kubeconfig", t.both)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(harness.PluginBinary())+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		fmt.Println("     " + line)
+	}
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl drsyncer %s: %w", strings.Join(args, " "), err)
+	}
+	return string(out), nil
+}
+
 // waitFor polls kubectl until check accepts its output.
 func (t *tour) waitFor(kubeconfig string, check func(string) bool, args ...string) (string, error) {
 	deadline := time.Now().Add(30 * time.Second)
@@ -63,8 +79,8 @@ func (t *tour) waitFor(kubeconfig string, check func(string) bool, args ...strin
 	}
 }
 
-func runDemo(ctx context.Context, mgr *harness.Process, source, dr string) error {
-	t := &tour{ctx: ctx, source: source, dr: dr, kubectl: kubectlPath(), pause: 300 * time.Millisecond}
+func runDemo(ctx context.Context, mgr *harness.Process, source, dr, both string) error {
+	t := &tour{ctx: ctx, source: source, dr: dr, both: both, kubectl: kubectlPath(), pause: 300 * time.Millisecond}
 	samples := filepath.Join(harness.RepoRoot(), "config", "samples")
 	contains := func(s string) func(string) bool { return func(out string) bool { return strings.Contains(out, s) } }
 	steps := []func() error{
@@ -165,6 +181,33 @@ func runDemo(ctx context.Context, mgr *harness.Process, source, dr string) error
 			out, err := t.run(source, true, "apply", "-f", filepath.Join(samples, "invalid-replication.yaml"))
 			if err == nil && !strings.Contains(out, "spec.schedule") {
 				return fmt.Errorf("the rejection did not name spec.schedule")
+			}
+			return err
+		},
+		func() error {
+			t.say("The kubectl drsyncer plugin shows each target and how old its copy can be")
+			_, err := t.plugin("status")
+			return err
+		},
+		func() error {
+			t.say("Failover: promote brings the DR copies to life and fences the replication")
+			out, err := t.plugin("promote", "prod", "--target", "dr", "--dr-context", "dr")
+			if err == nil && !strings.Contains(out, "Deployment shop-dr/web: replicas 0 → 3") {
+				return fmt.Errorf("promote did not scale web to its source's 3 replicas")
+			}
+			if err == nil {
+				_, err = t.run(dr, false, "-n", "shop-dr", "get", "deployment", "web")
+			}
+			return err
+		},
+		func() error {
+			t.say("Return to standby: demote scales the copies back to zero and resumes mirroring")
+			out, err := t.plugin("demote", "prod", "--target", "dr", "--dr-context", "dr")
+			if err == nil && !strings.Contains(out, "resumed") {
+				return fmt.Errorf("demote did not resume the replication")
+			}
+			if err == nil {
+				_, err = t.run(dr, false, "-n", "shop-dr", "get", "deployment", "web")
 			}
 			return err
 		},

@@ -71,8 +71,17 @@ func run(ctx context.Context, dir string, demo bool) error {
 			return err
 		}
 	}
+	// One kubeconfig with both contexts, as a user of kubectl drsyncer has.
+	both := filepath.Join(dir, "kubeconfig")
+	kc, err := env.UserKubeconfig("sandbox-admin", "")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(both, kc, 0o600); err != nil {
+		return err
+	}
 	if demo {
-		return runDemo(ctx, mgr, source, dr)
+		return runDemo(ctx, mgr, source, dr, both)
 	}
 	kubectl := kubectlPath()
 	fmt.Printf(`
@@ -86,8 +95,10 @@ Two clusters are up. Try:
   %[1]s --kubeconfig %[2]s apply -f config/samples/invalid-replication.yaml
   %[1]s --kubeconfig %[3]s get namespaces
   curl -s http://%[4]s/metrics | grep ^drsyncer_
+  PATH=$PWD/bin:$PATH %[1]s drsyncer status --kubeconfig %[5]s
+  PATH=$PWD/bin:$PATH %[1]s drsyncer promote prod --target dr --kubeconfig %[5]s --dr-context dr --dry-run
 sandbox ready (Ctrl-C stops everything)
-`, kubectl, source, dr, mgr.MetricsAddr)
+`, kubectl, source, dr, mgr.MetricsAddr, both)
 	<-ctx.Done()
 	fmt.Println("stopping ...")
 	return nil
