@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,25 +67,47 @@ func (o *options) copyKinds() ([]schema.GroupVersionKind, error) {
 }
 
 // listCopies lists the DR copies of replication name in every namespace, workloads first. With
-// o.namespace (a namespaced Replication) only copies of that source namespace count.
+// o.namespace (a namespaced Replication) only copies of that source namespace count. The kinds are
+// listed a few at a time: most of the dozens a cluster serves hold no copy.
 func (o *options) listCopies(ctx context.Context, dr client.Client, name string) ([]*unstructured.Unstructured, error) {
 	kinds, err := o.copyKinds()
 	if err != nil {
 		return nil, err
 	}
+	perKind := make([][]*unstructured.Unstructured, len(kinds))
+	errs := make([]error, len(kinds))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, gvk := range kinds {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			perKind[i], errs[i] = o.listCopiesOf(ctx, dr, gvk, name)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	var out []*unstructured.Unstructured
-	for _, gvk := range kinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := dr.List(ctx, list, client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelReplication: name}); err != nil {
-			return nil, fmt.Errorf("failed to list %s copies on the DR cluster: %w", gvk.Kind, err)
-		}
-		for i := range list.Items {
-			obj := &list.Items[i]
-			if _, ns, _, ok := sourceOf(obj); ok && (o.namespace == "" || ns == o.namespace) {
-				obj.SetGroupVersionKind(gvk)
-				out = append(out, obj)
-			}
+	for _, objs := range perKind {
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+func (o *options) listCopiesOf(ctx context.Context, dr client.Client, gvk schema.GroupVersionKind, name string) ([]*unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := dr.List(ctx, list, client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelReplication: name}); err != nil {
+		return nil, fmt.Errorf("failed to list %s copies on the DR cluster: %w", gvk.Kind, err)
+	}
+	var out []*unstructured.Unstructured
+	for i := range list.Items {
+		obj := &list.Items[i]
+		if _, ns, _, ok := sourceOf(obj); ok && (o.namespace == "" || ns == o.namespace) {
+			obj.SetGroupVersionKind(gvk)
+			out = append(out, obj)
 		}
 	}
 	return out, nil
