@@ -112,14 +112,16 @@ func (o *options) runPromote(ctx context.Context, name, target string, fenceSour
 	if dryRun {
 		return o.printPlan(run, fence)
 	}
+	fenceFailed := 0
 	if fence {
 		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}},"spec":{"suspend":true}}`, v1alpha1.AnnotationFenced, now.UTC().Format(time.RFC3339))
 		if err := src.Patch(ctx, rep.obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
-			// Promoting is the point; the marks keep dr-syncer off the copies anyway.
+			// Promoting is the point: go on (the marks keep dr-syncer off the copies) and say so.
 			run.replication = fmt.Sprintf("NOT fenced: %v; the promoted copies are marked, so dr-syncer leaves them alone", err)
+			fenceFailed = 1
 		}
 	}
-	failed := o.patchAll(ctx, src, run.source, "fencing source workloads")
+	failed := fenceFailed + o.patchAll(ctx, src, run.source, "fencing source workloads")
 	failed += o.patchAll(ctx, dr, run.copies, "promoting "+name)
 	o.report(run)
 	if failed > 0 {

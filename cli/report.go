@@ -10,7 +10,10 @@ import (
 // printPlan prints what a promote or demote would do (--dry-run).
 func (o *options) printPlan(run *failoverRun, touchesReplication bool) error {
 	fmt.Fprintf(o.out, "%s %s on target %s (dry run: nothing is changed)\n", run.verb, run.name, run.target)
-	if touchesReplication || run.unreachable != "" {
+	switch {
+	case run.unreachable != "":
+		fmt.Fprintf(o.out, "replication: %s\n", run.replication)
+	case touchesReplication:
 		fmt.Fprintf(o.out, "replication: would be %s\n", run.replication)
 	}
 	o.printItems("source", run.source)

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -129,5 +130,28 @@ var _ = Describe("status", func() {
 		Expect(r.code).To(Equal(1))
 		Expect(r.err).To(ContainSubstring(`ClusterReplication "missing": not found on the source cluster (for a namespaced Replication, pass -n NAMESPACE)`))
 		Expect(regexp.MustCompile(`panic|goroutine`).MatchString(r.err)).To(BeFalse())
+	})
+})
+
+var _ = Describe("a namespaced Replication", func() {
+	It("is named with -n, and only its own namespace's copies are planned", func(ctx context.Context) {
+		Expect(env.SourceClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Labels: map[string]string{"dr-tenant": "true"}}})).To(Succeed())
+		r := &v1alpha1.Replication{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "mine"},
+			Spec: v1alpha1.ReplicationSpec{Targets: []v1alpha1.Target{{Cluster: harness.RemoteClusterName}}}}
+		Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
+		n := int32(2)
+		Eventually(func() error {
+			return env.SourceClient.Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "api"}, Spec: appsv1.DeploymentSpec{
+				Replicas: &n, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}, Template: podTemplate("api")}})
+		}).WithTimeout(wait).Should(Succeed())
+		Eventually(func() error {
+			return env.DRClient.Get(ctx, client.ObjectKey{Namespace: "team", Name: "api"}, &appsv1.Deployment{})
+		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
+
+		r2 := drsyncer(ctx, "promote", "mine", "-n", "team", "--target", "dr", "--dry-run")
+		Expect(r2.code).To(BeZero(), r2.err)
+		Expect(r2.out).To(ContainSubstring("replication: would be fenced: Replication team/mine suspended"))
+		Expect(r2.out).To(ContainSubstring("DR Deployment team/api: replicas 0 → 2"))
+		Expect(r2.out).To(ContainSubstring("1 DR copy to change, 0 already done"))
 	})
 })
