@@ -73,7 +73,8 @@ type ReplicationSpec struct {
 	Resources ResourceSelection `json:"resources,omitempty"`
 
 	// Mode says when changes are written: Continuous (as they happen, the default), Scheduled
-	// (on the cron schedule) or Manual (once per new drsyncer.io/sync-requested-at annotation value).
+	// (on the cron schedule) or Manual (once per new drsyncer.io/sync-requested-at annotation value;
+	// a new value also runs a pass in the other modes).
 	// +kubebuilder:default=Continuous
 	// +optional
 	Mode SyncMode `json:"mode,omitempty"`
@@ -276,7 +277,8 @@ type ReplicationStatus struct {
 	// LastSyncTime is when the last pass over every target succeeded.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
-	// LastHandledSyncRequest is the drsyncer.io/sync-requested-at value the last Manual pass handled.
+	// LastHandledSyncRequest is the drsyncer.io/sync-requested-at value the last pass handled. A new
+	// value requests one pass in any mode (`kubectl drsyncer sync` waits for it here).
 	// +optional
 	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
 	// Targets is the state per target.
