@@ -69,14 +69,9 @@ func (o *options) runDiff(ctx context.Context, name, targetName, sourceCluster s
 	if err != nil {
 		return err
 	}
-	sel := scope.SourceSelector()
-	if r.spec.Resources.Selector != nil {
-		extra, err := metav1.LabelSelectorAsSelector(r.spec.Resources.Selector)
-		if err != nil {
-			return fmt.Errorf("invalid resources.selector: %w", err)
-		}
-		reqs, _ := extra.Requirements()
-		sel = sel.Add(reqs...)
+	sel, err := scope.ObjectSelector(r.spec.Resources)
+	if err != nil {
+		return err
 	}
 	var n diffCounts
 	for _, gk := range scope.Kinds(r.spec.Resources) {

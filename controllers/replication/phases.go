@@ -143,14 +143,9 @@ type gathered struct {
 func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (gathered, []problem) {
 	kinds, problems := r.kindsOf(s)
 	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata{}}
-	sel := scope.SourceSelector()
-	if s.spec.Resources.Selector != nil {
-		extra, err := metav1.LabelSelectorAsSelector(s.spec.Resources.Selector)
-		if err != nil {
-			return g, append(problems, problem{reason: "Failed", message: "invalid resources.selector: " + err.Error()})
-		}
-		reqs, _ := extra.Requirements()
-		sel = sel.Add(reqs...)
+	sel, err := scope.ObjectSelector(s.spec.Resources)
+	if err != nil {
+		return g, append(problems, problem{reason: "Failed", message: err.Error()})
 	}
 	g.contents = newContents(r.SourceReader, sel)
 	for _, gvk := range kinds {

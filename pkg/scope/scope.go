@@ -3,6 +3,7 @@
 package scope
 
 import (
+	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -146,4 +147,19 @@ func IsSystemNamespace(ns string) bool {
 func SourceSelector() labels.Selector {
 	req, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.Exists, nil)
 	return labels.NewSelector().Add(*req)
+}
+
+// ObjectSelector selects the source objects a replication's resources cover: those carrying the
+// replication label and matching resources.selector, when set.
+func ObjectSelector(sel v1alpha1.ResourceSelection) (labels.Selector, error) {
+	out := SourceSelector()
+	if sel.Selector == nil {
+		return out, nil
+	}
+	extra, err := metav1.LabelSelectorAsSelector(sel.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid resources.selector: %w", err)
+	}
+	reqs, _ := extra.Requirements()
+	return out.Add(reqs...), nil
 }

@@ -2,10 +2,12 @@ package scope
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
@@ -104,5 +106,20 @@ func TestSourceNamespaces(t *testing.T) {
 				t.Fatalf("SourceNamespaces() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestObjectSelector(t *testing.T) {
+	labeled := labels.Set{v1alpha1.LabelReplication: "prod", "tier": "web"}
+	sel, err := ObjectSelector(v1alpha1.ResourceSelection{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "web"}}})
+	if err != nil || !sel.Matches(labeled) || sel.Matches(labels.Set{"tier": "web"}) || sel.Matches(labels.Set{v1alpha1.LabelReplication: "prod"}) {
+		t.Fatalf("the replication label and resources.selector must both match: %v %v", sel, err)
+	}
+	if sel, _ := ObjectSelector(v1alpha1.ResourceSelection{}); !sel.Matches(labeled) {
+		t.Fatal("without resources.selector every labeled object is selected")
+	}
+	bad := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: "Sometimes"}}}
+	if _, err := ObjectSelector(v1alpha1.ResourceSelection{Selector: bad}); err == nil || !strings.Contains(err.Error(), "invalid resources.selector") {
+		t.Fatalf("a bad selector is an error naming the field: %v", err)
 	}
 }
