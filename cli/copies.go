@@ -18,6 +18,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/failover"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
 // workloadKinds are promoted first: they are what brings the service back.
@@ -115,11 +116,7 @@ func (o *options) listCopiesOf(ctx context.Context, dr client.Client, gvk schema
 
 // sourceOf splits a copy's drsyncer.io/source annotation, "cluster/namespace/name".
 func sourceOf(obj metav1.Object) (cluster, namespace, name string, ok bool) {
-	parts := strings.SplitN(obj.GetAnnotations()[v1alpha1.AnnotationSource], "/", 3)
-	if len(parts) != 3 {
-		return "", "", "", false
-	}
-	return parts[0], parts[1], parts[2], true
+	return transform.ParseSourceRef(obj.GetAnnotations()[v1alpha1.AnnotationSource])
 }
 
 func isWorkload(obj *unstructured.Unstructured) bool {

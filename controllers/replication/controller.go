@@ -6,7 +6,6 @@ package replication
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -233,12 +232,7 @@ func (s *Shared) trigger(replication, sourceNamespace string) {
 
 // OnDREvent is the registry's handler for updates and deletes of managed objects on DR clusters.
 func (s *Shared) OnDREvent(_ string, obj client.Object) {
-	src := obj.GetAnnotations()[transform.AnnotationSource]
-	parts := strings.SplitN(src, "/", 3)
-	ns := ""
-	if len(parts) == 3 {
-		ns = parts[1]
-	}
+	_, ns, _, _ := transform.ParseSourceRef(obj.GetAnnotations()[transform.AnnotationSource])
 	s.trigger(obj.GetLabels()[transform.LabelReplication], ns)
 }
 

@@ -311,3 +311,12 @@ func provenance(out, src *unstructured.Unstructured, o Options) {
 func SourceRef(cluster, namespace, name string) string {
 	return cluster + "/" + namespace + "/" + name
 }
+
+// ParseSourceRef splits a drsyncer.io/source value; ok is false when it is not one.
+func ParseSourceRef(ref string) (cluster, namespace, name string, ok bool) {
+	parts := strings.SplitN(ref, "/", 3)
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}

@@ -222,3 +222,13 @@ func TestCronJobRecordsSourceSuspend(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceRefRoundTrip(t *testing.T) {
+	c, ns, n, ok := ParseSourceRef(SourceRef("source", "shop", "web"))
+	if !ok || c != "source" || ns != "shop" || n != "web" {
+		t.Fatalf("ParseSourceRef(SourceRef(...)) = %q %q %q %v", c, ns, n, ok)
+	}
+	if _, _, _, ok := ParseSourceRef("not-a-ref"); ok {
+		t.Fatal("a value without two slashes is not a source reference")
+	}
+}
