@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -43,7 +44,7 @@ func (s Step) Done() bool { return s.Patch == nil }
 func Promote(obj *unstructured.Unstructured, at time.Time) (Step, error) {
 	want := running(obj)
 	annotations := map[string]any{}
-	if !IsPromoted(obj) {
+	if !mirror.IsPromoted(obj) {
 		annotations[v1alpha1.AnnotationPromoted] = at.UTC().Format(time.RFC3339)
 		standby, err := json.Marshal(differing(current(obj), want))
 		if err != nil {
@@ -57,7 +58,7 @@ func Promote(obj *unstructured.Unstructured, at time.Time) (Step, error) {
 // Demote returns a promoted DR copy to the standby state promotion recorded and removes the marks.
 // A copy that is not promoted needs nothing.
 func Demote(obj *unstructured.Unstructured) (Step, error) {
-	if !IsPromoted(obj) {
+	if !mirror.IsPromoted(obj) {
 		return Step{}, nil
 	}
 	want, err := recorded(obj, v1alpha1.AnnotationStandbyState)
@@ -101,12 +102,6 @@ func Unfence(obj *unstructured.Unstructured) (Step, error) {
 		return Step{}, err
 	}
 	return step(obj, want, map[string]any{v1alpha1.AnnotationFencedState: nil}, "fence removed")
-}
-
-// IsPromoted reports whether a DR copy carries the promoted mark.
-func IsPromoted(obj *unstructured.Unstructured) bool {
-	_, ok := obj.GetAnnotations()[v1alpha1.AnnotationPromoted]
-	return ok
 }
 
 // running is the state in which a DR copy serves, from what the transform recorded on it.

@@ -10,6 +10,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 )
 
 var at = time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
@@ -84,7 +86,7 @@ func TestPromoteThenDemote(t *testing.T) {
 			if got, _, _ := unstructured.NestedFieldNoCopy(live.Object, tt.field...); !reflect.DeepEqual(got, tt.running) {
 				t.Fatalf("promoted %v = %v, want %v", tt.field, got, tt.running)
 			}
-			if !IsPromoted(live) || live.GetAnnotations()["drsyncer.io/promoted"] != "2026-11-30T04:00:00Z" {
+			if !mirror.IsPromoted(live) || live.GetAnnotations()["drsyncer.io/promoted"] != "2026-11-30T04:00:00Z" {
 				t.Fatalf("not marked promoted: %v", live.GetAnnotations())
 			}
 			if again, _ := Promote(live, at.Add(time.Hour)); !again.Done() {
@@ -102,7 +104,7 @@ func TestPromoteThenDemote(t *testing.T) {
 			if got, _, _ := unstructured.NestedFieldNoCopy(standby.Object, tt.field...); !reflect.DeepEqual(got, tt.standby) {
 				t.Fatalf("demoted %v = %v, want %v", tt.field, got, tt.standby)
 			}
-			if IsPromoted(standby) || standby.GetAnnotations()["drsyncer.io/standby-state"] != "" {
+			if mirror.IsPromoted(standby) || standby.GetAnnotations()["drsyncer.io/standby-state"] != "" {
 				t.Fatalf("marks left after demote: %v", standby.GetAnnotations())
 			}
 			if again, _ := Demote(standby); !again.Done() {
