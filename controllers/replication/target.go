@@ -70,12 +70,12 @@ func (tr *targetResult) add(c mirror.Change) {
 // syncTarget applies the desired objects to one target and prunes its orphans.
 func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Target, sources []string, g gathered) targetResult {
 	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}}
-	cl, why := r.connected(ctx, t.Cluster)
+	cl, rc, why := r.connected(ctx, t.Cluster)
 	if cl == nil {
 		res.unavailable = why
 		return res
 	}
-	if why := r.tenantRefusal(ctx, s, t); why != "" {
+	if why := r.tenantRefusal(ctx, s, t, rc); why != "" {
 		res.unavailable = why
 		return res
 	}
@@ -131,46 +131,42 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 	return res
 }
 
-// connected returns the target's client when its RemoteCluster is Ready, or why not.
-func (r *Reconciler) connected(ctx context.Context, name string) (*clusters.Cluster, string) {
-	var rc v1alpha1.RemoteCluster
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &rc); err != nil {
+// connected returns the target's client and RemoteCluster when it is Ready, or why not.
+func (r *Reconciler) connected(ctx context.Context, name string) (*clusters.Cluster, *v1alpha1.RemoteCluster, string) {
+	rc := &v1alpha1.RemoteCluster{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, rc); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("RemoteCluster %q does not exist", name)
+			return nil, nil, fmt.Sprintf("RemoteCluster %q does not exist", name)
 		}
-		return nil, fmt.Sprintf("cannot read RemoteCluster %q: %v", name, err)
+		return nil, nil, fmt.Sprintf("cannot read RemoteCluster %q: %v", name, err)
 	}
 	if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
 		msg := "not probed yet"
 		if c != nil {
 			msg = c.Message
 		}
-		return nil, fmt.Sprintf("RemoteCluster %q is not ready: %s", name, msg)
+		return nil, nil, fmt.Sprintf("RemoteCluster %q is not ready: %s", name, msg)
 	}
 	cl, ok := r.Registry.Get(name)
 	if !ok {
-		return nil, fmt.Sprintf("RemoteCluster %q is not connected yet", name)
+		return nil, nil, fmt.Sprintf("RemoteCluster %q is not connected yet", name)
 	}
-	return cl, ""
+	return cl, rc, ""
 }
 
-// tenantRefusal says why a namespaced Replication may not write to target t, or "". The webhook
-// rejects such a Replication; this guard holds when it was admitted while the webhook was down or
-// before an admin narrowed the RemoteCluster or relabeled the namespace.
-func (r *Reconciler) tenantRefusal(ctx context.Context, s *subject, t v1alpha1.Target) string {
+// tenantRefusal says why a namespaced Replication may not write to target t on RemoteCluster rc,
+// or "". The webhook rejects such a Replication; this guard holds when it was admitted while the
+// webhook was down or before an admin narrowed the RemoteCluster or relabeled the namespace.
+func (r *Reconciler) tenantRefusal(ctx context.Context, s *subject, t v1alpha1.Target, rc *v1alpha1.RemoteCluster) string {
 	if !s.namespaced() {
 		return ""
 	}
-	var rc v1alpha1.RemoteCluster
 	var ns corev1.Namespace
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: t.Cluster}, &rc); err != nil {
-		return fmt.Sprintf("refused: cannot read RemoteCluster %q: %v", t.Cluster, err)
-	}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: s.obj.GetNamespace()}, &ns); err != nil {
 		return fmt.Sprintf("refused: cannot read namespace %q: %v", s.obj.GetNamespace(), err)
 	}
 	var msgs []string
-	for _, ref := range scope.TenantRefusals(ns.Name, ns.Labels, t, &rc) {
+	for _, ref := range scope.TenantRefusals(ns.Name, ns.Labels, t, rc) {
 		msgs = append(msgs, ref.Message)
 	}
 	if len(msgs) == 0 {
