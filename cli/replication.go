@@ -23,6 +23,14 @@ type replication struct {
 	selector *metav1.LabelSelector // ClusterReplication's namespaceSelector
 }
 
+func fromReplication(o *v1alpha1.Replication) *replication {
+	return &replication{obj: o, spec: &o.Spec, status: &o.Status}
+}
+
+func fromClusterReplication(o *v1alpha1.ClusterReplication) *replication {
+	return &replication{obj: o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector}
+}
+
 // ref is "name" for a ClusterReplication and "namespace/name" for a Replication.
 func (r *replication) ref() string {
 	if ns := r.obj.GetNamespace(); ns != "" {
@@ -67,11 +75,11 @@ func (o *options) getReplication(ctx context.Context, c client.Client, name stri
 	if o.namespace != "" {
 		var obj v1alpha1.Replication
 		err = c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, &obj)
-		r = &replication{obj: &obj, spec: &obj.Spec, status: &obj.Status}
+		r = fromReplication(&obj)
 	} else {
 		var obj v1alpha1.ClusterReplication
 		err = c.Get(ctx, client.ObjectKey{Name: name}, &obj)
-		r = &replication{obj: &obj, spec: &obj.Spec.ReplicationSpec, status: &obj.Status, selector: obj.Spec.NamespaceSelector}
+		r = fromClusterReplication(&obj)
 	}
 	switch {
 	case apierrors.IsNotFound(err):

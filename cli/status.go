@@ -56,8 +56,7 @@ func (o *options) listReplications(ctx context.Context, c client.Client, names [
 			return nil, fmt.Errorf("failed to list ClusterReplications: %w", err)
 		}
 		for i := range list.Items {
-			obj := &list.Items[i]
-			out = append(out, &replication{obj: obj, spec: &obj.Spec.ReplicationSpec, status: &obj.Status, selector: obj.Spec.NamespaceSelector})
+			out = append(out, fromClusterReplication(&list.Items[i]))
 		}
 	}
 	var list v1alpha1.ReplicationList
@@ -65,8 +64,7 @@ func (o *options) listReplications(ctx context.Context, c client.Client, names [
 		return nil, fmt.Errorf("failed to list Replications: %w", err)
 	}
 	for i := range list.Items {
-		obj := &list.Items[i]
-		out = append(out, &replication{obj: obj, spec: &obj.Spec, status: &obj.Status})
+		out = append(out, fromReplication(&list.Items[i]))
 	}
 	for _, r := range out {
 		r.spec.Default()
