@@ -33,34 +33,32 @@ func (t *tour) run(kubeconfig string, wantFail bool, args ...string) (string, er
 	if kubeconfig == t.dr {
 		cluster = "dr"
 	}
-	fmt.Printf("   $ kubectl --context=%s %s\n", cluster, strings.Join(args, " "))
 	cmd := exec.CommandContext(t.ctx, t.kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	return show(cmd, fmt.Sprintf("kubectl --context=%s", cluster), wantFail, args)
+}
+
+// show prints a command as display plus args, runs it and prints its output indented. wantFail
+// marks a command that must fail.
+func show(cmd *exec.Cmd, display string, wantFail bool, args []string) (string, error) {
+	fmt.Printf("   $ %s %s\n", display, strings.Join(args, " "))
 	out, err := cmd.CombinedOutput()
 	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		fmt.Println("     " + line)
 	}
 	if wantFail && err == nil {
-		return string(out), fmt.Errorf("kubectl %s should have failed", strings.Join(args, " "))
+		return string(out), fmt.Errorf("%s %s should have failed", display, strings.Join(args, " "))
 	}
 	if !wantFail && err != nil {
-		return string(out), fmt.Errorf("kubectl %s: %w", strings.Join(args, " "), err)
+		return string(out), fmt.Errorf("%s %s: %w", display, strings.Join(args, " "), err)
 	}
 	return string(out), nil
 }
 
 // plugin runs `kubectl drsyncer args...` through kubectl's plugin discovery (bin/ on PATH).
 func (t *tour) plugin(args ...string) (string, error) {
-	fmt.Printf("   $ kubectl drsyncer %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(t.ctx, t.kubectl, append(append([]string{"drsyncer"}, args...), "--kubeconfig", t.both)...)
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(harness.PluginBinary())+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, err := cmd.CombinedOutput()
-	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		fmt.Println("     " + line)
-	}
-	if err != nil {
-		return string(out), fmt.Errorf("kubectl drsyncer %s: %w", strings.Join(args, " "), err)
-	}
-	return string(out), nil
+	return show(cmd, "kubectl drsyncer", false, args)
 }
 
 // waitFor polls kubectl until check accepts its output.
