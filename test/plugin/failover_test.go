@@ -78,10 +78,9 @@ func drWorkloads(ctx context.Context, ns string) (*appsv1.DeploymentList, *appsv
 	return &d, &s, &c
 }
 
-// promotedVersions maps every promoted workload copy to its resourceVersion.
-func promotedVersions(ctx context.Context, ns string) map[string]string {
+// workloadCopies are the workload copies in the DR namespace, as one list.
+func workloadCopies(ctx context.Context, ns string) []client.Object {
 	GinkgoHelper()
-	out := map[string]string{}
 	d, s, c := drWorkloads(ctx, ns)
 	var objs []client.Object
 	for i := range d.Items {
@@ -93,9 +92,18 @@ func promotedVersions(ctx context.Context, ns string) map[string]string {
 	for i := range c.Items {
 		objs = append(objs, &c.Items[i])
 	}
-	for _, o := range objs {
+	return objs
+}
+
+func versionKey(o client.Object) string { return fmt.Sprintf("%T/%s", o, o.GetName()) }
+
+// promotedVersions maps every promoted workload copy to its resourceVersion.
+func promotedVersions(ctx context.Context, ns string) map[string]string {
+	GinkgoHelper()
+	out := map[string]string{}
+	for _, o := range workloadCopies(ctx, ns) {
 		if _, ok := o.GetAnnotations()[v1alpha1.AnnotationPromoted]; ok {
-			out[fmt.Sprintf("%T/%s", o, o.GetName())] = o.GetResourceVersion()
+			out[versionKey(o)] = o.GetResourceVersion()
 		}
 	}
 	return out
@@ -291,20 +299,13 @@ var _ = Describe("Failover with promote and demote", Ordered, func() {
 func allVersions(ctx context.Context, ns string) map[string]string {
 	GinkgoHelper()
 	out := map[string]string{}
-	d, s, c := drWorkloads(ctx, ns)
-	for _, x := range d.Items {
-		out["d/"+x.Name] = x.ResourceVersion
-	}
-	for _, x := range s.Items {
-		out["s/"+x.Name] = x.ResourceVersion
-	}
-	for _, x := range c.Items {
-		out["c/"+x.Name] = x.ResourceVersion
+	for _, o := range workloadCopies(ctx, ns) {
+		out[versionKey(o)] = o.GetResourceVersion()
 	}
 	var cms corev1.ConfigMapList
 	Expect(env.DRClient.List(ctx, &cms, client.InNamespace(ns))).To(Succeed())
-	for _, x := range cms.Items {
-		out["cm/"+x.Name] = x.ResourceVersion
+	for i := range cms.Items {
+		out[versionKey(&cms.Items[i])] = cms.Items[i].ResourceVersion
 	}
 	return out
 }
