@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -90,11 +91,17 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 
 // Hash is a short, stable hash of an object's desired state, excluding the hash annotation.
 func Hash(obj *unstructured.Unstructured) string {
-	c := obj.DeepCopy()
-	annotations := c.GetAnnotations()
-	delete(annotations, AnnotationSpecHash)
-	c.SetAnnotations(annotations)
-	b, _ := json.Marshal(c.Object) // map keys marshal sorted: stable
+	content := obj.Object
+	if _, ok := obj.GetAnnotations()[AnnotationSpecHash]; ok {
+		// Copies of the two maps on the way to the annotation, not of the whole object.
+		content = maps.Clone(obj.Object)
+		meta := maps.Clone(content["metadata"].(map[string]any))
+		annotations := maps.Clone(meta["annotations"].(map[string]any))
+		delete(annotations, AnnotationSpecHash)
+		meta["annotations"] = annotations
+		content["metadata"] = meta
+	}
+	b, _ := json.Marshal(content) // map keys marshal sorted: stable
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

@@ -142,6 +142,17 @@ func TestHashChangesWithSpecOnly(t *testing.T) {
 	}
 }
 
+func TestHashIgnoresItsOwnAnnotationAndLeavesTheObjectAlone(t *testing.T) {
+	d, _ := Desired(readObject(t, "testdata/configmap/input.yaml"), standby)
+	recorded := d.GetAnnotations()[AnnotationSpecHash]
+	if recorded == "" || Hash(d) != recorded {
+		t.Fatalf("the hash of a copy that carries its hash (%q) is that hash, got %q", recorded, Hash(d))
+	}
+	if d.GetAnnotations()[AnnotationSpecHash] != recorded {
+		t.Fatal("Hash removed the annotation from the object it hashed")
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name string
