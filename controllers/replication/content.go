@@ -10,15 +10,23 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // listThreshold is how many objects of one kind in one namespace must need content before a pass
 // lists them in one request instead of reading them one by one.
 const listThreshold = 16
 
-// listPage is how many objects one request of a prefetch LIST returns: the first page arrives
-// quickly, so writes start while the rest is still being read.
-const listPage = 500
+// firstPage and listPage are how many objects one request of a prefetch LIST returns: a small
+// first page arrives quickly, so writes start while the rest is still being read.
+const (
+	firstPage = 100
+	listPage  = 500
+)
+
+// listsAtOnce bounds the prefetch LISTs under way in one pass: the kinds and namespaces of a pass
+// are read ahead of the writes, but never as a burst on the source API server.
+const listsAtOnce = 2
 
 // contents reads the full source objects a pass needs. The source cache holds metadata only (that
 // is what keeps memory per object small); content is read from the API server only for objects
@@ -26,6 +34,9 @@ const listPage = 500
 type contents struct {
 	reader   client.Reader
 	selector labels.Selector
+	ctx      context.Context // the pass: its end stops the prefetches
+	stop     context.CancelFunc
+	slots    chan struct{}
 
 	mu      sync.Mutex
 	changed *sync.Cond                            // a page arrived or a list ended
@@ -34,47 +45,61 @@ type contents struct {
 	listing map[string]bool                       // kind/namespace: pages still coming
 }
 
-func newContents(reader client.Reader, selector labels.Selector) *contents {
-	c := &contents{reader: reader, selector: selector, objects: map[string]*unstructured.Unstructured{}, listed: map[string]bool{}, listing: map[string]bool{}}
+func newContents(ctx context.Context, reader client.Reader, selector labels.Selector) *contents {
+	c := &contents{reader: reader, selector: selector, slots: make(chan struct{}, listsAtOnce),
+		objects: map[string]*unstructured.Unstructured{}, listed: map[string]bool{}, listing: map[string]bool{}}
+	c.ctx, c.stop = context.WithCancel(ctx)
 	c.changed = sync.NewCond(&c.mu)
 	return c
 }
 
-// prefetch lists a namespace's objects of a kind, in pages, when many need content. It returns
-// once the first page is in; the others follow in the background, and get waits for them.
-func (c *contents) prefetch(ctx context.Context, gvk schema.GroupVersionKind, namespace string, needed int) error {
+// prefetch starts listing a namespace's objects of a kind, in pages, when many need content, and
+// returns at once: get waits for the page of the object it wants. Lists run in the order they
+// were asked for, listsAtOnce at a time.
+func (c *contents) prefetch(gvk schema.GroupVersionKind, namespace string, needed int) {
 	if needed < listThreshold {
-		return nil
+		return
 	}
 	key := gvk.String() + "/" + namespace
 	c.mu.Lock()
 	if c.listed[key] || c.listing[key] {
 		c.mu.Unlock()
-		return nil
+		return
 	}
 	c.listing[key] = true
 	c.mu.Unlock()
-	next, err := c.page(ctx, gvk, namespace, "")
-	if err != nil || next == "" {
-		c.finish(key, err == nil)
-		return err
-	}
 	go func() {
-		for next != "" && err == nil {
-			next, err = c.page(ctx, gvk, namespace, next)
+		var err error
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+			next, limit := "", int64(firstPage)
+			for {
+				if next, err = c.page(gvk, namespace, next, limit); err != nil || next == "" {
+					break
+				}
+				limit = listPage
+			}
+		case <-c.ctx.Done():
+			err = c.ctx.Err()
 		}
-		// A list cut short leaves the rest to be read one by one.
+		if err != nil && c.ctx.Err() == nil {
+			// A list cut short leaves the rest to be read one by one.
+			log.FromContext(c.ctx).V(1).Info("falling back to reading objects one by one", "error", err.Error())
+		}
 		c.finish(key, err == nil)
 	}()
-	return nil
 }
 
+// done ends the pass's prefetches.
+func (c *contents) done() { c.stop() }
+
 // page reads one page of a prefetch LIST and returns the continue token of the next ("" at the end).
-func (c *contents) page(ctx context.Context, gvk schema.GroupVersionKind, namespace, cont string) (string, error) {
+func (c *contents) page(gvk schema.GroupVersionKind, namespace, cont string, limit int64) (string, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := c.reader.List(ctx, list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: c.selector},
-		client.Limit(listPage), client.Continue(cont)); err != nil {
+	if err := c.reader.List(c.ctx, list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: c.selector},
+		client.Limit(limit), client.Continue(cont)); err != nil {
 		return "", fmt.Errorf("failed to list %s in %s: %w", gvk.Kind, namespace, err)
 	}
 	c.mu.Lock()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -68,14 +70,13 @@ func metaOf(name string) *metav1.PartialObjectMetadata {
 	return m
 }
 
-func TestPrefetchReturnsAfterTheFirstPageAndGetWaitsForTheRest(t *testing.T) {
+func TestGetServesAPageAsSoonAsItArrivesAndWaitsForTheRest(t *testing.T) {
 	r := &pagedReader{n: 1200, release: make(chan struct{})}
-	c := newContents(r, labels.Everything())
-	if err := c.prefetch(t.Context(), cmGVK, "shop", 1200); err != nil {
-		t.Fatal(err)
-	}
+	c := newContents(t.Context(), r, labels.Everything())
+	defer c.done()
+	c.prefetch(cmGVK, "shop", 1200)
 	if o, err := c.get(t.Context(), cmGVK, metaOf("cm-0001")); err != nil || o == nil {
-		t.Fatalf("an object of the first page is served at once: %v %v", o, err)
+		t.Fatalf("an object of the first page is served while the others are held back: %v %v", o, err)
 	}
 	got := make(chan *unstructured.Unstructured)
 	go func() {
@@ -89,21 +90,80 @@ func TestPrefetchReturnsAfterTheFirstPageAndGetWaitsForTheRest(t *testing.T) {
 	if o, _ := c.get(t.Context(), cmGVK, metaOf("cm-9999")); o != nil {
 		t.Fatal("an object in no page is gone")
 	}
-	if r.lists.Load() != 3 || r.gets.Load() != 0 {
-		t.Fatalf("%d LIST pages and %d GETs; want 3 and 0", r.lists.Load(), r.gets.Load())
+	// A small first page (100), then pages of 500.
+	if r.lists.Load() != 4 || r.gets.Load() != 0 {
+		t.Fatalf("%d LIST pages and %d GETs; want 4 and 0", r.lists.Load(), r.gets.Load())
 	}
 }
 
 func TestAPrefetchCutShortFallsBackToReads(t *testing.T) {
 	r := &pagedReader{n: 1200, failPage: 2}
-	c := newContents(r, labels.Everything())
-	if err := c.prefetch(t.Context(), cmGVK, "shop", 1200); err != nil {
-		t.Fatal(err)
-	}
+	c := newContents(t.Context(), r, labels.Everything())
+	defer c.done()
+	c.prefetch(cmGVK, "shop", 1200)
 	if o, err := c.get(t.Context(), cmGVK, metaOf("cm-0700")); err != nil || o == nil || o.GetName() != "cm-0700" {
 		t.Fatalf("read one by one after the failed page: %v %v", o, err)
 	}
 	if r.gets.Load() != 1 {
 		t.Fatalf("%d GETs, want 1", r.gets.Load())
+	}
+}
+
+func TestPrefetchesRunAFewAtATimeInTheOrderAsked(t *testing.T) {
+	r := &orderedReader{started: make(chan string, 8), release: make(chan struct{})}
+	c := newContents(t.Context(), r, labels.Everything())
+	defer c.done()
+	for _, ns := range []string{"a", "b", "c"} {
+		c.prefetch(cmGVK, ns, 100)
+		time.Sleep(10 * time.Millisecond) // the goroutines queue in this order
+	}
+	first := []string{<-r.started, <-r.started}
+	select {
+	case ns := <-r.started:
+		t.Fatalf("a third list (%s) started while %d were under way", ns, listsAtOnce)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(r.release)
+	if third := <-r.started; third != "c" || !slices.Contains(first, "a") || !slices.Contains(first, "b") {
+		t.Fatalf("lists started in the order %v, %s; want a and b, then c", first, third)
+	}
+}
+
+func TestAnEndedPassStopsItsPrefetches(t *testing.T) {
+	r := &orderedReader{started: make(chan string, 8), release: make(chan struct{})}
+	c := newContents(t.Context(), r, labels.Everything())
+	for _, ns := range []string{"a", "b", "c"} {
+		c.prefetch(cmGVK, ns, 100)
+	}
+	<-r.started
+	<-r.started
+	c.done()
+	// The queued list gives up and a waiting reader is answered (by a read of its own).
+	if o, err := c.get(t.Context(), cmGVK, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "c", Name: "x"}}); err != nil || o == nil {
+		t.Fatalf("get after the pass ended: %v %v", o, err)
+	}
+}
+
+// orderedReader records the namespace of every LIST as it starts and holds it until released.
+type orderedReader struct {
+	started chan string
+	release chan struct{}
+}
+
+func (r *orderedReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	obj.SetName(key.Name)
+	obj.SetNamespace(key.Namespace)
+	return nil
+}
+
+func (r *orderedReader) List(ctx context.Context, _ client.ObjectList, opts ...client.ListOption) error {
+	o := &client.ListOptions{}
+	o.ApplyOptions(opts)
+	r.started <- o.Namespace
+	select {
+	case <-r.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -72,6 +72,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		wg.Go(func() { results[i] = r.syncTarget(ctx, s, t, sources, desired) }) // one target never blocks another
 	}
 	wg.Wait()
+	if desired.contents != nil {
+		desired.contents.done()
+	}
 	r.forgetApplied(desired)
 	metrics.PassDuration.WithLabelValues(s.ref).Observe(time.Since(start).Seconds())
 
@@ -147,7 +150,7 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 	if err != nil {
 		return g, append(problems, problem{reason: "Failed", message: err.Error()})
 	}
-	g.contents = newContents(r.SourceReader, sel)
+	g.contents = newContents(ctx, r.SourceReader, sel)
 	for _, gvk := range kinds {
 		probe := &metav1.PartialObjectMetadata{}
 		probe.SetGroupVersionKind(gvk)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
@@ -92,9 +92,10 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		}
 		res.namespaces = append(res.namespaces, dest)
 	}
-	engine := &mirror.Engine{Client: cl.Client}
+	engine := &mirror.Engine{Client: cl.Client, Writer: cl.Writer}
 	policy := mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt}
-	var orphans []*metav1.PartialObjectMetadata
+	// Plan every kind first, so the content of all of them is read ahead of the writes.
+	var plans []kindPlan
 	managed := 0
 	for _, gvk := range g.kinds {
 		objs := g.objects[gvk]
@@ -111,14 +112,18 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 			return res
 		}
 		managed += len(live)
-		changes, inFlight := r.applyKind(ctx, s, t, cl, engine, policy, gvk, g, dests, live)
-		res.inFlight = res.inFlight || inFlight
-		for _, c := range changes {
+		p := r.planKind(s, t, cl, gvk, g, dests, live)
+		res.inFlight = res.inFlight || p.inFlight
+		plans = append(plans, p)
+	}
+	var orphans []*metav1.PartialObjectMetadata
+	for _, p := range plans {
+		for _, c := range r.writeKind(ctx, s, t, cl, engine, policy, g, p) {
 			res.add(c)
 			r.count(s, t.Cluster, c)
 		}
 		// What is left in live has no source object any more.
-		for _, o := range live {
+		for _, o := range p.live {
 			if strings.HasPrefix(o.GetAnnotations()[transform.AnnotationSource], r.Options.SourceCluster+"/") {
 				orphans = append(orphans, o)
 			}
@@ -227,16 +232,24 @@ type copyState struct {
 	generation                 int64
 }
 
-// applyKind transforms and applies the objects of one kind with bounded concurrency. Each desired
-// object's key is removed from live, so what remains are orphans.
-func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
-	gvk schema.GroupVersionKind, g gathered, dests map[string]string, live map[string]*metav1.PartialObjectMetadata) ([]mirror.Change, bool) {
+// kindPlan is what a pass does with one kind on one target: the copies it leaves alone and the
+// source objects whose content it must read.
+type kindPlan struct {
+	gvk         schema.GroupVersionKind
+	live        map[string]*metav1.PartialObjectMetadata // what is left after the writes are orphans
+	unchanged   []mirror.Change
+	needContent []pending
+	inFlight    bool
+}
+
+// planKind sorts the objects of one kind into copies left alone and copies to write, removes each
+// desired object's key from live, and starts reading the content the writes need.
+func (r *Reconciler) planKind(s *subject, t v1alpha1.Target, cl *clusters.Cluster, gvk schema.GroupVersionKind, g gathered,
+	dests map[string]string, live map[string]*metav1.PartialObjectMetadata) kindPlan {
 	seen := cl.SeenVersion(gvk)
 	gen := s.obj.GetGeneration()
 	objs := g.objects[gvk]
-	changes := make([]mirror.Change, 0, len(objs))
-	inFlight := false
-	var needContent []pending
+	p := kindPlan{gvk: gvk, live: live}
 	needed := map[string]int{}
 	for _, o := range objs {
 		dest, ok := dests[o.GetNamespace()]
@@ -252,47 +265,53 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 		switch {
 		case l != nil && mirror.IsPromoted(l):
 			// Serving after a failover: never overwritten, whatever the source says, until demoted.
-			promoted := unchanged
-			promoted.Action = mirror.ActionPromoted
-			changes = append(changes, promoted)
+			unchanged.Action = mirror.ActionPromoted
+			p.unchanged = append(p.unchanged, unchanged)
 			continue
 		case known && l != nil && st.liveVersion == l.GetResourceVersion() && st.sourceVersion == o.GetResourceVersion() && st.generation == gen:
 			// Verified at these very versions: nothing to transform, nothing to compare.
-			changes = append(changes, unchanged)
+			p.unchanged = append(p.unchanged, unchanged)
 			continue
 		case known && st.liveVersion != "" && (l == nil || l.GetResourceVersion() != st.liveVersion) && olderThan(seen, st.liveVersion):
 			// Our own write has not reached the cache yet; its event brings another pass.
-			changes = append(changes, unchanged)
-			inFlight = true
+			p.unchanged = append(p.unchanged, unchanged)
+			p.inFlight = true
 			continue
 		}
-		needContent = append(needContent, pending{src: o, live: l, dest: dest, key: key, known: known})
+		p.needContent = append(p.needContent, pending{src: o, live: l, dest: dest, key: key, known: known})
 		needed[o.GetNamespace()]++
-	}
-	for ns, n := range needed {
-		if err := g.contents.prefetch(ctx, gvk, ns, n); err != nil {
-			log.FromContext(ctx).V(1).Info("falling back to reading objects one by one", "error", err.Error())
-		}
 	}
 	// In the order a LIST returns them (by namespace and name), so the workers follow the pages of a
 	// prefetch as they arrive.
-	slices.SortFunc(needContent, func(a, b pending) int {
+	slices.SortFunc(p.needContent, func(a, b pending) int {
 		return cmp.Or(cmp.Compare(a.src.GetNamespace(), b.src.GetNamespace()), cmp.Compare(a.src.GetName(), b.src.GetName()))
 	})
+	for _, ns := range slices.Sorted(maps.Keys(needed)) {
+		g.contents.prefetch(gvk, ns, needed[ns])
+	}
+	return p
+}
+
+// writeKind reads, transforms and applies the objects of a plan with bounded concurrency, and
+// returns every change, the unchanged included. An object that turns out never to be mirrored
+// goes back to the plan's live copies, as an orphan.
+func (r *Reconciler) writeKind(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
+	g gathered, p kindPlan) []mirror.Change {
+	changes := append(make([]mirror.Change, 0, len(p.unchanged)+len(p.needContent)), p.unchanged...)
 	// Content reads, transforms and writes run on the workers: one slow object never holds up the rest.
 	workers := max(1, r.Options.Workers)
 	sem := make(chan struct{}, workers)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, o := range needContent {
+	for _, o := range p.needContent {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, orphan := r.syncObject(ctx, s, t, cl, engine, policy, gvk, g, o)
+			c, orphan := r.syncObject(ctx, s, t, cl, engine, policy, p.gvk, g, o)
 			mu.Lock()
 			defer mu.Unlock()
 			if orphan != nil {
-				live[o.dest+"/"+o.src.GetName()] = orphan
+				p.live[o.dest+"/"+o.src.GetName()] = orphan
 			}
 			if c != nil {
 				changes = append(changes, *c)
@@ -300,7 +319,7 @@ func (r *Reconciler) applyKind(ctx context.Context, s *subject, t v1alpha1.Targe
 		})
 	}
 	wg.Wait()
-	return changes, inFlight
+	return changes
 }
 
 // pending is a source object whose copy needs its content read: what the first look found.

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -27,6 +28,8 @@ import (
 type Cluster struct {
 	Name   string
 	Client client.Client
+	// Writer creates and applies, answered with metadata only.
+	Writer *Writer
 	Cache  cache.Cache
 	// Discovery answers the health probe.
 	Discovery discovery.DiscoveryInterface
@@ -135,6 +138,14 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
+	// One budget for every request to the cluster: client-go otherwise gives each client (and
+	// controller-runtime each kind) a token bucket of its own, and qps would hold per kind.
+	// The cache's watches and the health probe stay outside it, so a write storm never delays the
+	// events that report drift or makes a busy cluster look down.
+	unlimited := rest.CopyConfig(cfg)
+	if cfg.RateLimiter == nil && cfg.QPS > 0 {
+		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, max(cfg.Burst, int(cfg.QPS)))
+	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build an HTTP client for cluster %s: %w", name, err)
@@ -147,7 +158,7 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	// The cache's watches carry one small event per write, and an API server gzips every flush of a
 	// watch a client accepts gzip for: on a busy copy that costs the DR server more CPU than it
 	// saves bandwidth. The cache gets its own uncompressed connection.
-	cacheCfg := rest.CopyConfig(cfg)
+	cacheCfg := rest.CopyConfig(unlimited)
 	cacheCfg.DisableCompression = true
 	cacheHTTP, err := rest.HTTPClientFor(cacheCfg)
 	if err != nil {
@@ -165,12 +176,16 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	if err != nil {
 		return nil, fmt.Errorf("failed to build a client for cluster %s: %w", name, err)
 	}
-	disco, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
+	writer, err := NewWriter(cfg, httpClient, mapper)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a writer for cluster %s: %w", name, err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfigAndClient(unlimited, httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build a discovery client for cluster %s: %w", name, err)
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Cluster{Name: name, Client: cl, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
+	c := &Cluster{Name: name, Client: cl, Writer: writer, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
 		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}
 	go func() {
 		if err := ca.Start(cctx); err != nil {

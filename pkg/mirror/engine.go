@@ -36,7 +36,37 @@ type Change struct {
 
 // Engine writes to one DR cluster.
 type Engine struct {
+	// Client reads and deletes, and writes when Writer is nil.
 	Client client.Client
+	// Writer, when set, creates and applies and answers with the new resourceVersion only.
+	Writer Writer
+}
+
+// Writer creates and applies objects and returns their new resourceVersion.
+type Writer interface {
+	Create(ctx context.Context, obj client.Object, fieldManager string) (string, error)
+	Apply(ctx context.Context, obj *unstructured.Unstructured, fieldManager string) (string, error)
+}
+
+// clientWriter writes through a controller-runtime client, which decodes the whole answer.
+type clientWriter struct{ client.Client }
+
+func (w clientWriter) Create(ctx context.Context, obj client.Object, fieldManager string) (string, error) {
+	err := w.Client.Create(ctx, obj, client.FieldOwner(fieldManager))
+	return obj.GetResourceVersion(), err
+}
+
+func (w clientWriter) Apply(ctx context.Context, obj *unstructured.Unstructured, fieldManager string) (string, error) {
+	written := obj.DeepCopy()
+	err := w.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(written), client.FieldOwner(fieldManager), client.ForceOwnership)
+	return written.GetResourceVersion(), err
+}
+
+func (e *Engine) writer() Writer {
+	if e.Writer != nil {
+		return e.Writer
+	}
+	return clientWriter{e.Client}
 }
 
 // Apply plans from live's metadata (nil when the cache has no copy), reads the full live object
@@ -81,13 +111,13 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 }
 
 func (e *Engine) apply(ctx context.Context, desired *unstructured.Unstructured, c Change) Change {
-	written := desired.DeepCopy()
-	if err := e.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(written), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	version, err := e.writer().Apply(ctx, desired, FieldManager)
+	if err != nil {
 		c.Err = fmt.Errorf("failed to apply %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 		c.Action = ActionFailed
 		return c
 	}
-	c.LiveVersion = written.GetResourceVersion()
+	c.LiveVersion = version
 	return c
 }
 
@@ -95,15 +125,17 @@ func (e *Engine) apply(ctx context.Context, desired *unstructured.Unstructured, 
 // server-side apply. The copy is marked, so that its first update migrates the ownership of its
 // fields to dr-syncer's apply entry; from then on fields dropped from the source are dropped on DR.
 func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured, p Policy, c Change) Change {
-	u := desired.DeepCopy()
-	annotations := u.GetAnnotations()
-	annotations[transform.AnnotationOwnership] = "create"
-	u.SetAnnotations(annotations)
-	obj := client.Object(u)
-	if t := typed(u); t != nil {
-		obj = t
+	obj := typed(desired) // a copy already
+	if obj == nil {
+		obj = desired.DeepCopy()
 	}
-	err := e.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[transform.AnnotationOwnership] = "create"
+	obj.SetAnnotations(annotations)
+	version, err := e.writer().Create(ctx, obj, FieldManager)
 	if apierrors.IsAlreadyExists(err) {
 		// Someone else's object after all: decide again on what is really there.
 		p.LiveIsComplete = false
@@ -114,7 +146,7 @@ func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured,
 		c.Action = ActionFailed
 		return c
 	}
-	c.LiveVersion = obj.GetResourceVersion()
+	c.LiveVersion = version
 	return c
 }
 
