@@ -77,6 +77,10 @@ lint: $(STAMPS)/golangci-lint-$(GOLANGCI_LINT_VERSION) ## Run golangci-lint (wit
 test: tools build ## Run every test: unit, webhooks and controllers on two real control planes, kubectl.
 	go test -timeout $(TEST_TIMEOUT) ./... $(if $(GINKGO_FLAGS),-args $(GINKGO_FLAGS))
 
+.PHONY: bench
+bench: tools build ## Measure mirroring against the DR kube-apiserver's own limit (docs/performance.md); BENCH_ARGS=--scale=false skips the scale run.
+	go run ./test/bench $(BENCH_ARGS)
+
 .PHONY: verify
 verify: generate manifests ## Fail when generated files are stale.
 	@gofmt -s -l $$(git ls-files '*.go') | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }

@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,11 +53,12 @@ func atMost(v, target float64) *bool  { ok := v <= target; return &ok }
 
 func main() {
 	scale := flag.Bool("scale", true, "run the 10,000-object, 2-target scale figure")
+	pin := flag.Bool("pin", true, "run the DR control plane on CPUs of its own (half of them), as a cluster of its own would")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
 	ctx := context.Background()
 	rep := &report{Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()), Date: time.Now().UTC().Format(time.RFC3339)}
-	if err := run(ctx, rep, *scale); err != nil {
+	if err := run(ctx, rep, *scale, *pin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -79,7 +82,7 @@ func main() {
 	fmt.Println("every target met")
 }
 
-func run(ctx context.Context, rep *report, scale bool) error {
+func run(ctx context.Context, rep *report, scale, pin bool) error {
 	dir, err := os.MkdirTemp("", "drsyncer-bench-")
 	if err != nil {
 		return err
@@ -90,12 +93,27 @@ func run(ctx context.Context, rep *report, scale bool) error {
 		return err
 	}
 	defer logs.Close()
+	others, drCPUs := cpuSplit()
+	pin = pin && drCPUs != nil
+	if pin {
+		// Before anything starts: the planes and the manager inherit the set.
+		if err := pinProcess(os.Getpid(), others); err != nil {
+			return err
+		}
+	}
 	env, mgr, err := harness.StartWithProcess(ctx, dir, logs)
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
 	defer mgr.Stop()
+	if pin {
+		if err := pinDRPlane(env, drCPUs); err != nil {
+			return err
+		}
+		half := runtime.NumCPU() / 2
+		rep.Machine += fmt.Sprintf("; DR control plane on CPU %s, source plane, manager and load on CPU %s", cpuRange(half, runtime.NumCPU()-1), cpuRange(0, half-1))
+	}
 	b := &bench{env: env, mgr: mgr, rep: rep}
 	if err := b.waitReady(ctx); err != nil {
 		return err
@@ -116,3 +134,29 @@ func run(ctx context.Context, rep *report, scale bool) error {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// pinDRPlane moves the DR plane's etcd and kube-apiserver to the CPUs of set.
+func pinDRPlane(env *harness.Env, set cpuSet) error {
+	api, err := url.Parse(env.DRConfig.Host)
+	if err != nil {
+		return err
+	}
+	etcd := processesWithArg("--listen-client-urls=", env.DR.ControlPlane.Etcd.URL.Host)
+	apiserver := processesWithArg("--secure-port=" + api.Port())
+	if len(etcd) != 1 || len(apiserver) != 1 {
+		return fmt.Errorf("cannot tell the DR plane's processes (etcd %v, kube-apiserver %v); run with --pin=false", etcd, apiserver)
+	}
+	for _, pid := range append(etcd, apiserver...) {
+		if err := pinProcess(pid, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cpuRange(first, last int) string {
+	if first == last {
+		return strconv.Itoa(first)
+	}
+	return fmt.Sprintf("%d-%d", first, last)
+}

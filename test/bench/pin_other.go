@@ -1,0 +1,12 @@
+//go:build !linux
+
+package main
+
+type cpuSet = *struct{}
+
+// cpuSplit pins nothing where sched_setaffinity does not exist.
+func cpuSplit() (rest, dr cpuSet) { return nil, nil }
+
+func pinProcess(int, cpuSet) error { return nil }
+
+func processesWithArg(...string) []int { return nil }
