@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -14,6 +15,7 @@ import (
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/protoread"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
@@ -48,10 +50,15 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	// for its own small traffic, so this reader gets its own limits.
 	readerCfg := rest.CopyConfig(sourceCfg)
 	readerCfg.QPS, readerCfg.Burst = float32(o.SourceQPS), 2*o.SourceQPS
-	sourceReader, err := client.New(readerCfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	reader, err := client.New(readerCfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
 	if err != nil {
 		return fmt.Errorf("failed to create the source reader: %w", err)
 	}
+	sourceVersion, err := discovery.NewDiscoveryClientForConfig(readerCfg)
+	if err != nil {
+		return fmt.Errorf("failed to create the source discovery client: %w", err)
+	}
+	sourceReader := &protoread.Reader{Reader: reader, Version: sourceVersion}
 	if err := (&remotecluster.Reconciler{Client: mgr.GetClient(), Namespace: o.Namespace, Policy: o.Kubeconfig, Registry: registry}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the RemoteCluster controller: %w", err)
 	}

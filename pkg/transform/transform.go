@@ -137,6 +137,10 @@ func statefulSetClaims(obj map[string]any, o Options) {
 	for _, c := range claims {
 		if cm, ok := c.(map[string]any); ok {
 			delete(cm, "status")
+			// The API server adds these in JSON but cannot in protobuf, where embedded objects have
+			// no type fields: without them a copy is the same whichever way its source was read.
+			delete(cm, "apiVersion")
+			delete(cm, "kind")
 			mapStorageClass(cm, o.StorageClasses, "spec", "storageClassName")
 		}
 	}
