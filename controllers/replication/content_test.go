@@ -144,16 +144,12 @@ func TestAnEndedPassStopsItsPrefetches(t *testing.T) {
 	}
 }
 
-// orderedReader records the namespace of every LIST as it starts and holds it until released.
+// orderedReader records the namespace of every LIST as it starts and holds it until released;
+// its reads are pagedReader's.
 type orderedReader struct {
+	pagedReader
 	started chan string
 	release chan struct{}
-}
-
-func (r *orderedReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
-	obj.SetName(key.Name)
-	obj.SetNamespace(key.Namespace)
-	return nil
 }
 
 func (r *orderedReader) List(ctx context.Context, _ client.ObjectList, opts ...client.ListOption) error {
