@@ -15,6 +15,7 @@ CONTROLLER_GEN_VERSION  ?= v0.23.0
 HELM_VERSION            ?= v3.22.0
 GOLANGCI_LINT_VERSION   ?= v2.15.0
 CERT_MANAGER_VERSION    ?= v1.21.2
+PROMTOOL_VERSION        ?= v0.316.0
 
 CONTROLLER_GEN := $(BIN)/controller-gen
 HELM           := $(BIN)/helm
@@ -109,7 +110,7 @@ sandbox: tools build ## Start two local control planes with dr-syncer running un
 ##@ Tools
 
 .PHONY: tools
-tools: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) $(STAMPS)/helm-$(HELM_VERSION) $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION) $(STAMPS)/cert-manager-$(CERT_MANAGER_VERSION) ## Build every tool the tests need into ./bin (skipped when built).
+tools: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) $(STAMPS)/helm-$(HELM_VERSION) $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION) $(STAMPS)/cert-manager-$(CERT_MANAGER_VERSION) $(STAMPS)/promtool-$(PROMTOOL_VERSION) ## Build every tool the tests need into ./bin (skipped when built).
 
 $(STAMPS):
 	mkdir -p $@
@@ -120,6 +121,11 @@ $(STAMPS)/controller-gen-%: | $(STAMPS)
 
 $(STAMPS)/helm-%: | $(STAMPS)
 	GOBIN=$(BIN) go install helm.sh/helm/v3/cmd/helm@$*
+	touch $@
+
+# promtool, for the chart's alert rule tests (Prometheus's module versions are v0.3xx).
+$(STAMPS)/promtool-%: | $(STAMPS)
+	GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$*
 	touch $@
 
 $(STAMPS)/golangci-lint-%: | $(STAMPS)

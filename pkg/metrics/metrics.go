@@ -52,7 +52,10 @@ var (
 	}, []string{"replication"})
 )
 
+// All are dr-syncer's own metrics; the chart's alert rules are tested against their names and labels.
+var All = []prometheus.Collector{RemoteClusterUp, MirrorActions, DriftDetected, DriftCorrected,
+	PropagationLag, LastSyncTimestamp, Objects, PassDuration}
+
 func init() {
-	crmetrics.Registry.MustRegister(RemoteClusterUp, MirrorActions, DriftDetected, DriftCorrected,
-		PropagationLag, LastSyncTimestamp, Objects, PassDuration)
+	crmetrics.Registry.MustRegister(All...)
 }

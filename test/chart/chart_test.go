@@ -1,6 +1,7 @@
 // Package chart tests the Helm chart: lint, rendering with default and alternative values, that its
 // webhooks, RBAC and CRDs are exactly what config/ generates, and that every rendered object is
-// accepted by a real kube-apiserver (server-side dry-run) that has cert-manager's and dr-syncer's CRDs.
+// accepted by a real kube-apiserver (server-side dry-run) that has cert-manager's and dr-syncer's CRDs,
+// and that its alert rules fire on their conditions only (promtool).
 package chart
 
 import (

@@ -1,0 +1,181 @@
+package chart
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/yaml"
+
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+)
+
+// alertRules renders the chart's PrometheusRule and writes its groups as a Prometheus rule file.
+func alertRules(t *testing.T) (path string, rules []map[string]any) {
+	t.Helper()
+	pr := find(render(t, "prometheusRule.enabled=true"), "PrometheusRule", "dr-syncer")
+	if pr == nil {
+		t.Fatal("no PrometheusRule rendered")
+	}
+	spec := pr.Object["spec"].(map[string]any)
+	b, err := yaml.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range spec["groups"].([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			rules = append(rules, r.(map[string]any))
+		}
+	}
+	return path, rules
+}
+
+func promtool(t *testing.T, args ...string) {
+	t.Helper()
+	bin := filepath.Join(root, "bin", "promtool")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run make tools", bin)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = filepath.Dir(args[len(args)-1])
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// alertTests feeds each alert synthetic series: one that must fire it and one that must not.
+const alertTests = `
+rule_files: [rules.yaml]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  - series: 'drsyncer_drift_detected_total{replication="shop",target="dr",kind="ConfigMap"}'
+    values: '0x4 1x40'
+  - series: 'drsyncer_drift_detected_total{replication="quiet",target="dr",kind="ConfigMap"}'
+    values: '3x45'
+  alert_rule_test:
+  - {eval_time: 3m, alertname: DrSyncerDriftDetected, exp_alerts: []}
+  - eval_time: 7m
+    alertname: DrSyncerDriftDetected
+    exp_alerts:
+    - exp_labels: {severity: warning, replication: shop, target: dr}
+      exp_annotations:
+        summary: DR copies of shop drifted on dr
+        description: Objects were changed or deleted on the DR cluster. Under drift policy Correct they were re-applied; under Report they still differ. See the replication's DriftDetected events.
+  - {eval_time: 30m, alertname: DrSyncerDriftDetected, exp_alerts: []}
+- interval: 1m
+  input_series:
+  # A target last synced at t=0, and one synced every minute.
+  - series: 'drsyncer_replication_last_sync_timestamp_seconds{replication="shop",target="dr"}'
+    values: '0x40'
+  - series: 'drsyncer_replication_last_sync_timestamp_seconds{replication="shop",target="dr2"}'
+    values: '0+60x40'
+  alert_rule_test:
+  - {eval_time: 16m, alertname: DrSyncerReplicationStale, exp_alerts: []}
+  - eval_time: 21m
+    alertname: DrSyncerReplicationStale
+    exp_alerts:
+    - exp_labels: {severity: critical, replication: shop, target: dr}
+      exp_annotations:
+        summary: Replication shop has not synced to dr for over 900s
+        description: The DR copy is getting old. Check the replication's Ready condition and status.targets[].problems.
+- interval: 1m
+  input_series:
+  - series: 'drsyncer_remotecluster_up{cluster="dr"}'
+    values: '1x2 0x20'
+  - series: 'drsyncer_remotecluster_up{cluster="dr2"}'
+    values: '1x22'
+  alert_rule_test:
+  - {eval_time: 5m, alertname: DrSyncerRemoteClusterDown, exp_alerts: []}
+  - eval_time: 9m
+    alertname: DrSyncerRemoteClusterDown
+    exp_alerts:
+    - exp_labels: {severity: critical, cluster: dr}
+      exp_annotations:
+        summary: DR cluster dr does not answer
+        description: The RemoteCluster's Ready condition says why (Secret, kubeconfig or network).
+- interval: 1m
+  input_series:
+  - series: 'controller_runtime_webhook_requests_total{webhook="/mutate-v1-object",code="500"}'
+    values: '0+2x30'
+  - series: 'controller_runtime_webhook_requests_total{webhook="/mutate-v1-object",code="200"}'
+    values: '0+100x30'
+  alert_rule_test:
+  - {eval_time: 8m, alertname: DrSyncerWebhookErrors, exp_alerts: []}
+  - eval_time: 20m
+    alertname: DrSyncerWebhookErrors
+    exp_alerts:
+    - exp_labels: {severity: warning}
+      exp_annotations:
+        summary: dr-syncer's admission webhooks return errors
+        description: Labeling falls back to the controller's periodic pass; validation of dr-syncer's own resources may fail. Check the manager's logs.
+`
+
+func TestAlertsFireOnTheirConditionOnly(t *testing.T) {
+	rules, all := alertRules(t)
+	promtool(t, "check", "rules", rules)
+	tests := filepath.Join(filepath.Dir(rules), "tests.yaml")
+	if err := os.WriteFile(tests, []byte(alertTests), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	promtool(t, "test", "rules", tests)
+	var tested []string
+	for _, r := range all {
+		tested = append(tested, r["alert"].(string))
+	}
+	for _, name := range tested {
+		if !strings.Contains(alertTests, "alertname: "+name) {
+			t.Errorf("alert %s has no promtool test", name)
+		}
+	}
+}
+
+// TestAlertsUseMetricsDrSyncerServes guards against an alert that can never fire: every drsyncer_
+// metric an expression names exists, with every label the expression groups by or prints.
+func TestAlertsUseMetricsDrSyncerServes(t *testing.T) {
+	served := map[string][]string{} // metric: its labels
+	for _, c := range metrics.All {
+		descs := make(chan *prometheus.Desc, 4)
+		c.Describe(descs)
+		close(descs)
+		for d := range descs {
+			// Desc{fqName: "x", help: "...", constLabels: {}, variableLabels: {a,b}}
+			s := d.String()
+			name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(s)[1]
+			labels := regexp.MustCompile(`variableLabels: \{([^}]*)\}`).FindStringSubmatch(s)[1]
+			served[name] = strings.Split(labels, ",")
+		}
+	}
+	_, rules := alertRules(t)
+	for _, r := range rules {
+		expr := r["expr"].(string)
+		used := regexp.MustCompile(`\$labels\.(\w+)`).FindAllStringSubmatch(r["annotations"].(map[string]any)["summary"].(string), -1)
+		for _, by := range regexp.MustCompile(`by \(([^)]*)\)`).FindAllStringSubmatch(expr, -1) {
+			for _, l := range strings.Split(by[1], ",") {
+				used = append(used, []string{"", strings.TrimSpace(l)})
+			}
+		}
+		for _, m := range regexp.MustCompile(`drsyncer_\w+`).FindAllString(expr, -1) {
+			labels, ok := served[m]
+			if !ok {
+				t.Errorf("alert %s uses %s, which dr-syncer does not serve", r["alert"], m)
+				continue
+			}
+			for _, u := range used {
+				if !slices.Contains(labels, u[1]) {
+					t.Errorf("alert %s uses label %q, which %s does not have (it has %v)", r["alert"], u[1], m, labels)
+				}
+			}
+		}
+	}
+}
