@@ -93,8 +93,8 @@ func run(ctx context.Context, rep *report, scale, pin bool) error {
 		return err
 	}
 	defer logs.Close()
-	others, drCPUs := cpuSplit()
-	pin = pin && drCPUs != nil
+	others, drSet, drCPUs, otherCPUs := cpuSplit()
+	pin = pin && drSet != nil
 	if pin {
 		// Before anything starts: the planes and the manager inherit the set.
 		if err := pinProcess(os.Getpid(), others); err != nil {
@@ -108,11 +108,10 @@ func run(ctx context.Context, rep *report, scale, pin bool) error {
 	defer env.Stop()
 	defer mgr.Stop()
 	if pin {
-		if err := pinDRPlane(env, drCPUs); err != nil {
+		if err := pinDRPlane(env, drSet); err != nil {
 			return err
 		}
-		half := runtime.NumCPU() / 2
-		rep.Machine += fmt.Sprintf("; DR control plane on CPU %s, source plane, manager and load on CPU %s", cpuRange(half, runtime.NumCPU()-1), cpuRange(0, half-1))
+		rep.Machine += fmt.Sprintf("; DR control plane on CPU %s, source plane, manager and load on CPU %s", cpuList(drCPUs), cpuList(otherCPUs))
 	}
 	b := &bench{env: env, mgr: mgr, rep: rep}
 	if err := b.waitReady(ctx); err != nil {
@@ -154,9 +153,10 @@ func pinDRPlane(env *harness.Env, set cpuSet) error {
 	return nil
 }
 
-func cpuRange(first, last int) string {
-	if first == last {
-		return strconv.Itoa(first)
+func cpuList(cpus []int) string {
+	s := make([]string, len(cpus))
+	for i, c := range cpus {
+		s[i] = strconv.Itoa(c)
 	}
-	return fmt.Sprintf("%d-%d", first, last)
+	return strings.Join(s, ",")
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -13,24 +12,33 @@ import (
 
 type cpuSet = *unix.CPUSet
 
-// cpuSplit gives the DR control plane the upper half of the CPUs and everything else (the source
-// plane, the manager, the load generators) the lower half, as if the two clusters were different
-// machines: the DR API server's limit is then what the figures measure, not how much CPU
-// dr-syncer takes away from it on a shared box. nil when the machine has one CPU.
-func cpuSplit() (rest, dr cpuSet) {
-	n := runtime.NumCPU()
-	if n < 2 {
-		return nil, nil
+// cpuSplit gives the DR control plane the upper half of the CPUs this process may use and
+// everything else (the source plane, the manager, the load generators) the lower half, as if the two
+// clusters were different machines: the DR API server's limit is then what the figures measure,
+// not how much CPU dr-syncer takes away from it on a shared box. nil when there is one CPU.
+func cpuSplit() (rest, dr cpuSet, drCPUs, restCPUs []int) {
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		return nil, nil, nil, nil
 	}
-	rest, dr = &unix.CPUSet{}, &unix.CPUSet{}
-	for i := range n {
-		if i < n/2 {
-			rest.Set(i)
-		} else {
-			dr.Set(i)
+	var cpus []int
+	for i := range len(allowed) * 64 {
+		if allowed.IsSet(i) {
+			cpus = append(cpus, i)
 		}
 	}
-	return rest, dr
+	if len(cpus) < 2 {
+		return nil, nil, nil, nil
+	}
+	restCPUs, drCPUs = cpus[:len(cpus)/2], cpus[len(cpus)/2:]
+	rest, dr = &unix.CPUSet{}, &unix.CPUSet{}
+	for _, c := range restCPUs {
+		rest.Set(c)
+	}
+	for _, c := range drCPUs {
+		dr.Set(c)
+	}
+	return rest, dr, drCPUs, restCPUs
 }
 
 // pinProcess pins every thread of pid; threads it starts later inherit the set.
