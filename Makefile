@@ -78,8 +78,11 @@ lint: $(STAMPS)/golangci-lint-$(GOLANGCI_LINT_VERSION) ## Run golangci-lint (wit
 test: tools build ## Run every test: unit, webhooks and controllers on two real control planes, kubectl.
 	go test -timeout $(TEST_TIMEOUT) ./... $(if $(GINKGO_FLAGS),-args $(GINKGO_FLAGS))
 
+# What the demo, the sandbox and the benchmarks need: the control planes and kubectl, nothing the tests alone use.
+PLANE_TOOLS := $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION)
+
 .PHONY: bench
-bench: tools build ## Measure mirroring against the DR kube-apiserver's own limit (docs/performance.md); BENCH_ARGS=--scale=false skips the scale run.
+bench: $(PLANE_TOOLS) build ## Measure mirroring against the DR kube-apiserver's own limit (docs/performance.md); BENCH_ARGS=--scale=false skips the scale run.
 	go run ./test/bench $(BENCH_ARGS)
 
 .PHONY: verify
@@ -100,11 +103,11 @@ run: build ## Run the manager against the current kubeconfig (self-signed webhoo
 	$(BIN)/manager --cert-mode=self-signed $(ARGS)
 
 .PHONY: demo
-demo: tools build ## Start two local control planes and show dr-syncer at work (no cluster needed).
+demo: $(PLANE_TOOLS) build ## Start two local control planes and show dr-syncer at work (no cluster needed).
 	go run ./test/sandbox --demo
 
 .PHONY: sandbox
-sandbox: tools build ## Start two local control planes with dr-syncer running until Ctrl-C.
+sandbox: $(PLANE_TOOLS) build ## Start two local control planes with dr-syncer running until Ctrl-C.
 	go run ./test/sandbox
 
 ##@ Tools
