@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +31,9 @@ type Writer struct {
 	rest   rest.Interface
 	mapper meta.RESTMapper
 	proto  runtime.Serializer
+	// mappings caches what the mapper answers per kind: asking it for every write cost several
+	// kilobytes of garbage per object (its misses are errors).
+	mappings sync.Map // schema.GroupVersionKind → *meta.RESTMapping
 }
 
 // NewWriter builds a Writer sharing httpClient (and so its connections) and cfg's rate limiter.
@@ -61,7 +66,7 @@ func (w *Writer) Create(ctx context.Context, obj client.Object, fieldManager str
 	if err != nil {
 		return "", err
 	}
-	return w.do(ctx, w.rest.Post().AbsPath(segments...).Param("fieldManager", fieldManager).
+	return w.do(ctx, obj, w.rest.Post().AbsPath(segments...).Param("fieldManager", fieldManager).
 		SetHeader("Content-Type", contentType).Body(body))
 }
 
@@ -75,12 +80,16 @@ func (w *Writer) Apply(ctx context.Context, u *unstructured.Unstructured, fieldM
 	if err != nil {
 		return "", err
 	}
-	return w.do(ctx, w.rest.Patch(types.ApplyPatchType).AbsPath(segments...).Param("fieldManager", fieldManager).Param("force", "true").Body(body))
+	return w.do(ctx, u, w.rest.Patch(types.ApplyPatchType).AbsPath(segments...).Param("fieldManager", fieldManager).Param("force", "true").Body(body))
 }
 
-func (w *Writer) do(ctx context.Context, req *rest.Request) (string, error) {
+func (w *Writer) do(ctx context.Context, obj client.Object, req *rest.Request) (string, error) {
 	res := req.SetHeader("Accept", acceptMetadata).Do(ctx)
 	if err := res.Error(); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Perhaps the kind's resource went away or moved: ask the mapper again next time.
+			w.mappings.Delete(w.gvk(obj))
+		}
 		return "", err
 	}
 	var m metav1.PartialObjectMetadata
@@ -95,28 +104,33 @@ func (w *Writer) encode(obj client.Object) ([]byte, string, error) {
 		b, err := u.MarshalJSON()
 		return b, runtime.ContentTypeJSON, err
 	}
-	gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj)
-	if err != nil {
-		return nil, "", err
-	}
-	obj.GetObjectKind().SetGroupVersionKind(gvks[0])
+	obj.GetObjectKind().SetGroupVersionKind(w.gvk(obj))
 	b, err := runtime.Encode(w.proto, obj)
 	return b, runtime.ContentTypeProtobuf, err
 }
 
+// gvk is obj's kind: from its type for a Go type, from its fields for an unstructured object.
+func (w *Writer) gvk(obj client.Object) schema.GroupVersionKind {
+	if _, ok := obj.(*unstructured.Unstructured); !ok {
+		if gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj); err == nil {
+			return gvks[0]
+		}
+	}
+	return obj.GetObjectKind().GroupVersionKind()
+}
+
 // path is the URL of obj's collection (create) or of obj itself.
 func (w *Writer) path(obj client.Object, named bool) ([]string, error) {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	if _, ok := obj.(*unstructured.Unstructured); !ok {
-		gvks, _, err := clientgoscheme.Scheme.ObjectKinds(obj)
-		if err != nil {
+	gvk := w.gvk(obj)
+	var m *meta.RESTMapping
+	if cached, ok := w.mappings.Load(gvk); ok {
+		m = cached.(*meta.RESTMapping)
+	} else {
+		var err error
+		if m, err = w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 			return nil, err
 		}
-		gvk = gvks[0]
-	}
-	m, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return nil, err
+		w.mappings.Store(gvk, m)
 	}
 	segments := []string{"api"}
 	if gvk.Group != "" {
