@@ -58,15 +58,16 @@ func NewWriter(cfg *rest.Config, httpClient *http.Client, mapper meta.RESTMapper
 // Create creates obj and returns its new resourceVersion. A built-in kind's Go type travels as
 // protobuf; an unstructured object as JSON.
 func (w *Writer) Create(ctx context.Context, obj client.Object, fieldManager string) (string, error) {
-	body, contentType, err := w.encode(obj)
+	gvk := w.gvk(obj)
+	body, contentType, err := w.encode(obj, gvk)
 	if err != nil {
 		return "", err
 	}
-	segments, err := w.path(obj, false)
+	segments, err := w.path(obj, gvk, false)
 	if err != nil {
 		return "", err
 	}
-	return w.do(ctx, obj, w.rest.Post().AbsPath(segments...).Param("fieldManager", fieldManager).
+	return w.do(ctx, gvk, w.rest.Post().AbsPath(segments...).Param("fieldManager", fieldManager).
 		SetHeader("Content-Type", contentType).Body(body))
 }
 
@@ -76,19 +77,20 @@ func (w *Writer) Apply(ctx context.Context, u *unstructured.Unstructured, fieldM
 	if err != nil {
 		return "", err
 	}
-	segments, err := w.path(u, true)
+	gvk := u.GroupVersionKind()
+	segments, err := w.path(u, gvk, true)
 	if err != nil {
 		return "", err
 	}
-	return w.do(ctx, u, w.rest.Patch(types.ApplyPatchType).AbsPath(segments...).Param("fieldManager", fieldManager).Param("force", "true").Body(body))
+	return w.do(ctx, gvk, w.rest.Patch(types.ApplyPatchType).AbsPath(segments...).Param("fieldManager", fieldManager).Param("force", "true").Body(body))
 }
 
-func (w *Writer) do(ctx context.Context, obj client.Object, req *rest.Request) (string, error) {
+func (w *Writer) do(ctx context.Context, gvk schema.GroupVersionKind, req *rest.Request) (string, error) {
 	res := req.SetHeader("Accept", acceptMetadata).Do(ctx)
 	if err := res.Error(); err != nil {
 		if apierrors.IsNotFound(err) {
 			// Perhaps the kind's resource went away or moved: ask the mapper again next time.
-			w.mappings.Delete(w.gvk(obj))
+			w.mappings.Delete(gvk)
 		}
 		return "", err
 	}
@@ -99,12 +101,12 @@ func (w *Writer) do(ctx context.Context, obj client.Object, req *rest.Request) (
 	return m.ResourceVersion, nil
 }
 
-func (w *Writer) encode(obj client.Object) ([]byte, string, error) {
+func (w *Writer) encode(obj client.Object, gvk schema.GroupVersionKind) ([]byte, string, error) {
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		b, err := u.MarshalJSON()
 		return b, runtime.ContentTypeJSON, err
 	}
-	obj.GetObjectKind().SetGroupVersionKind(w.gvk(obj))
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	b, err := runtime.Encode(w.proto, obj)
 	return b, runtime.ContentTypeProtobuf, err
 }
@@ -119,9 +121,8 @@ func (w *Writer) gvk(obj client.Object) schema.GroupVersionKind {
 	return obj.GetObjectKind().GroupVersionKind()
 }
 
-// path is the URL of obj's collection (create) or of obj itself.
-func (w *Writer) path(obj client.Object, named bool) ([]string, error) {
-	gvk := w.gvk(obj)
+// path is the URL of obj's collection (create) or of obj itself; gvk is obj's kind.
+func (w *Writer) path(obj client.Object, gvk schema.GroupVersionKind, named bool) ([]string, error) {
 	var m *meta.RESTMapping
 	if cached, ok := w.mappings.Load(gvk); ok {
 		m = cached.(*meta.RESTMapping)
