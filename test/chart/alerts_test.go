@@ -140,6 +140,14 @@ func TestAlertsFireOnTheirConditionOnly(t *testing.T) {
 	}
 }
 
+var (
+	descName    = regexp.MustCompile(`fqName: "([^"]+)"`)
+	descLabels  = regexp.MustCompile(`variableLabels: \{([^}]*)\}`)
+	printsLabel = regexp.MustCompile(`\$labels\.(\w+)`)
+	groupsBy    = regexp.MustCompile(`by \(([^)]*)\)`)
+	ownMetric   = regexp.MustCompile(`drsyncer_\w+`)
+)
+
 // TestAlertsUseMetricsDrSyncerServes guards against an alert that can never fire: every drsyncer_
 // metric an expression names exists, with every label the expression groups by or prints.
 func TestAlertsUseMetricsDrSyncerServes(t *testing.T) {
@@ -151,21 +159,21 @@ func TestAlertsUseMetricsDrSyncerServes(t *testing.T) {
 		for d := range descs {
 			// Desc{fqName: "x", help: "...", constLabels: {}, variableLabels: {a,b}}
 			s := d.String()
-			name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(s)[1]
-			labels := regexp.MustCompile(`variableLabels: \{([^}]*)\}`).FindStringSubmatch(s)[1]
+			name := descName.FindStringSubmatch(s)[1]
+			labels := descLabels.FindStringSubmatch(s)[1]
 			served[name] = strings.Split(labels, ",")
 		}
 	}
 	_, rules := alertRules(t)
 	for _, r := range rules {
 		expr := r["expr"].(string)
-		used := regexp.MustCompile(`\$labels\.(\w+)`).FindAllStringSubmatch(r["annotations"].(map[string]any)["summary"].(string), -1)
-		for _, by := range regexp.MustCompile(`by \(([^)]*)\)`).FindAllStringSubmatch(expr, -1) {
+		used := printsLabel.FindAllStringSubmatch(r["annotations"].(map[string]any)["summary"].(string), -1)
+		for _, by := range groupsBy.FindAllStringSubmatch(expr, -1) {
 			for _, l := range strings.Split(by[1], ",") {
 				used = append(used, []string{"", strings.TrimSpace(l)})
 			}
 		}
-		for _, m := range regexp.MustCompile(`drsyncer_\w+`).FindAllString(expr, -1) {
+		for _, m := range ownMetric.FindAllString(expr, -1) {
 			labels, ok := served[m]
 			if !ok {
 				t.Errorf("alert %s uses %s, which dr-syncer does not serve", r["alert"], m)
