@@ -93,8 +93,8 @@ func run(ctx context.Context, rep *report, scale, pin bool) error {
 		return err
 	}
 	defer logs.Close()
-	others, drSet, drCPUs, otherCPUs := cpuSplit()
-	pin = pin && drSet != nil
+	others, drCPUs := cpuSplit()
+	pin = pin && drCPUs != nil
 	if pin {
 		// Before anything starts: the planes and the manager inherit the set.
 		if err := pinProcess(os.Getpid(), others); err != nil {
@@ -108,10 +108,10 @@ func run(ctx context.Context, rep *report, scale, pin bool) error {
 	defer env.Stop()
 	defer mgr.Stop()
 	if pin {
-		if err := pinDRPlane(env, drSet); err != nil {
+		if err := pinDRPlane(env, drCPUs); err != nil {
 			return err
 		}
-		rep.Machine += fmt.Sprintf("; DR control plane on CPU %s, source plane, manager and load on CPU %s", cpuList(drCPUs), cpuList(otherCPUs))
+		rep.Machine += fmt.Sprintf("; DR control plane on CPU %s, source plane, manager and load on CPU %s", cpuList(drCPUs), cpuList(others))
 	}
 	b := &bench{env: env, mgr: mgr, rep: rep}
 	if err := b.waitReady(ctx); err != nil {
@@ -134,8 +134,8 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// pinDRPlane moves the DR plane's etcd and kube-apiserver to the CPUs of set.
-func pinDRPlane(env *harness.Env, set cpuSet) error {
+// pinDRPlane moves the DR plane's etcd and kube-apiserver to cpus.
+func pinDRPlane(env *harness.Env, cpus []int) error {
 	api, err := url.Parse(env.DRConfig.Host)
 	if err != nil {
 		return err
@@ -146,7 +146,7 @@ func pinDRPlane(env *harness.Env, set cpuSet) error {
 		return fmt.Errorf("cannot tell the DR plane's processes (etcd %v, kube-apiserver %v); run with --pin=false", etcd, apiserver)
 	}
 	for _, pid := range append(etcd, apiserver...) {
-		if err := pinProcess(pid, set); err != nil {
+		if err := pinProcess(pid, cpus); err != nil {
 			return err
 		}
 	}

@@ -10,16 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-type cpuSet = *unix.CPUSet
-
 // cpuSplit gives the DR control plane the upper half of the CPUs this process may use and
 // everything else (the source plane, the manager, the load generators) the lower half, as if the two
 // clusters were different machines: the DR API server's limit is then what the figures measure,
 // not how much CPU dr-syncer takes away from it on a shared box. nil when there is one CPU.
-func cpuSplit() (rest, dr cpuSet, drCPUs, restCPUs []int) {
+func cpuSplit() (rest, dr []int) {
 	var allowed unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
-		return nil, nil, nil, nil
+		return nil, nil
 	}
 	var cpus []int
 	for i := range len(allowed) * 64 {
@@ -28,21 +26,17 @@ func cpuSplit() (rest, dr cpuSet, drCPUs, restCPUs []int) {
 		}
 	}
 	if len(cpus) < 2 {
-		return nil, nil, nil, nil
+		return nil, nil
 	}
-	restCPUs, drCPUs = cpus[:len(cpus)/2], cpus[len(cpus)/2:]
-	rest, dr = &unix.CPUSet{}, &unix.CPUSet{}
-	for _, c := range restCPUs {
-		rest.Set(c)
-	}
-	for _, c := range drCPUs {
-		dr.Set(c)
-	}
-	return rest, dr, drCPUs, restCPUs
+	return cpus[:len(cpus)/2], cpus[len(cpus)/2:]
 }
 
-// pinProcess pins every thread of pid; threads it starts later inherit the set.
-func pinProcess(pid int, set cpuSet) error {
+// pinProcess pins every thread of pid to cpus; threads it starts later inherit them.
+func pinProcess(pid int, cpus []int) error {
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(c)
+	}
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return err
@@ -52,7 +46,7 @@ func pinProcess(pid int, set cpuSet) error {
 		if err != nil {
 			continue
 		}
-		if err := unix.SchedSetaffinity(tid, set); err != nil {
+		if err := unix.SchedSetaffinity(tid, &set); err != nil {
 			return fmt.Errorf("cannot pin thread %d of process %d: %w", tid, pid, err)
 		}
 	}
