@@ -68,7 +68,7 @@ Replications are ClusterReplications, or with -n NAMESPACE the Replication of th
 	f.StringVarP(&o.namespace, "namespace", "n", "", "Namespace of a namespaced Replication (default: ClusterReplications).")
 	f.Float32Var(&o.qps, "qps", 200, "Requests per second to each cluster (burst twice as much).")
 	f.DurationVar(&o.probeTimeout, "source-timeout", 5*time.Second, "How long to wait for the source cluster before treating it as unreachable.")
-	root.AddCommand(o.statusCommand(), o.diffCommand(), o.syncCommand(), o.promoteCommand(), o.demoteCommand())
+	root.AddCommand(o.statusCommand(), o.diffCommand(), o.syncCommand(), o.approveDeletesCommand(), o.promoteCommand(), o.demoteCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

@@ -33,6 +33,42 @@ value. It then prints the pass's result per target and exits non-zero if any tar
 	return cmd
 }
 
+// requestAndWait sets annotation on the replication to a new value and waits until the
+// controller reports that value handled; what names the request in messages.
+func (o *options) requestAndWait(ctx context.Context, c client.Client, r *replication, annotation, what string, timeout time.Duration, handled func() string) error {
+	request := o.now().UTC().Format(time.RFC3339Nano)
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, annotation, request)
+	if err := c.Patch(ctx, r.obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("failed to request %s of %s: %w", what, r.ref(), err)
+	}
+	fmt.Fprintf(o.errOut, "requested %s of %s %s (%s)\n", what, r.kind(), r.ref(), request)
+	start := time.Now()
+	progress := newProgress(o.errOut, "waiting for the pass", 0)
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		progress.note(fmt.Sprintf("%.0fs", time.Since(start).Seconds()))
+		if err := c.Get(ctx, client.ObjectKeyFromObject(r.obj), r.obj); err != nil {
+			return false, nil // transient: keep waiting until the timeout
+		}
+		return handled() == request, nil
+	})
+	progress.finish()
+	if err != nil {
+		return fmt.Errorf("dr-syncer did not report %s of %s within %s (is the controller running?)", what, r.ref(), timeout)
+	}
+	return nil
+}
+
+// printTargets prints the last pass's result per target.
+func (o *options) printTargets(r *replication) {
+	for _, ts := range r.status.Targets {
+		fmt.Fprintf(o.out, "  %s: %d synced, %d drifted, %d failed, %d conflicts, %d promoted, %d retained\n",
+			ts.Cluster, ts.Synced, ts.Drifted, ts.Failed, ts.Conflicts, ts.Promoted, ts.Retained)
+		for _, p := range ts.Problems {
+			fmt.Fprintf(o.out, "    %s %s/%s: %s %s\n", p.Kind, p.Namespace, p.Name, p.Reason, p.Message)
+		}
+	}
+}
+
 func (o *options) runSync(ctx context.Context, name string, timeout time.Duration) error {
 	c, err := o.sourceClient()
 	if err != nil {
@@ -45,33 +81,14 @@ func (o *options) runSync(ctx context.Context, name string, timeout time.Duratio
 	if r.spec.Suspend {
 		return fmt.Errorf("%s %s is suspended (spec.suspend, or fenced by promote): no pass runs until it is resumed", r.kind(), r.ref())
 	}
-	request := o.now().UTC().Format(time.RFC3339Nano)
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.AnnotationSyncRequestedAt, request)
-	if err := c.Patch(ctx, r.obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
-		return fmt.Errorf("failed to request a pass of %s: %w", r.ref(), err)
-	}
-	fmt.Fprintf(o.errOut, "requested a pass of %s %s (%s)\n", r.kind(), r.ref(), request)
 	start := time.Now()
-	progress := newProgress(o.errOut, "waiting for the pass", 0)
-	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		progress.note(fmt.Sprintf("%.0fs", time.Since(start).Seconds()))
-		if err := c.Get(ctx, client.ObjectKeyFromObject(r.obj), r.obj); err != nil {
-			return false, nil // transient: keep waiting until the timeout
-		}
-		return r.status.LastHandledSyncRequest == request, nil
-	})
-	progress.finish()
-	if err != nil {
-		return fmt.Errorf("dr-syncer did not report the pass of %s within %s (is the controller running?)", r.ref(), timeout)
+	if err := o.requestAndWait(ctx, c, r, v1alpha1.AnnotationSyncRequestedAt, "a pass", timeout,
+		func() string { return r.status.LastHandledSyncRequest }); err != nil {
+		return err
 	}
 	fmt.Fprintf(o.out, "pass of %s handled in %s\n", r.ref(), time.Since(start).Round(time.Millisecond))
+	o.printTargets(r)
 	var failed []string
-	for _, ts := range r.status.Targets {
-		fmt.Fprintf(o.out, "  %s: %d synced, %d drifted, %d failed, %d conflicts, %d promoted\n", ts.Cluster, ts.Synced, ts.Drifted, ts.Failed, ts.Conflicts, ts.Promoted)
-		for _, p := range ts.Problems {
-			fmt.Fprintf(o.out, "    %s %s/%s: %s %s\n", p.Kind, p.Namespace, p.Name, p.Reason, p.Message)
-		}
-	}
 	if c := meta.FindStatusCondition(r.status.Conditions, v1alpha1.ConditionSynced); c == nil || c.Status != "True" {
 		if ready := meta.FindStatusCondition(r.status.Conditions, v1alpha1.ConditionReady); ready != nil {
 			failed = append(failed, ready.Message)

@@ -64,6 +64,7 @@ type Options struct {
 	Kubeconfig        clusters.Policy
 	MaxPruneFraction  float64
 	MinPrune          int
+	DeleteWindow      time.Duration
 	Workers           int
 	Concurrency       int
 	// InProcessRestart allows a second manager in the same process (tests restart it).
@@ -102,8 +103,9 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.BoolVar(&o.Kubeconfig.AllowFileReferences, "allow-kubeconfig-files", false, "Allow file references (tokenFile, certificate and key paths) in RemoteCluster kubeconfigs.")
 	fs.BoolVar(&o.Kubeconfig.AllowInsecure, "allow-kubeconfig-insecure", false, "Allow insecure-skip-tls-verify in RemoteCluster kubeconfigs.")
 	fs.BoolVar(&o.Kubeconfig.AllowProxy, "allow-kubeconfig-proxy", false, "Allow proxy-url in RemoteCluster kubeconfigs.")
-	fs.Float64Var(&o.MaxPruneFraction, "max-prune-fraction", 0.5, "Mass-delete breaker: the largest share of a target's copies one pass may delete.")
-	fs.IntVar(&o.MinPrune, "min-prune", 10, "A pass may always delete this many orphaned copies, whatever the fraction.")
+	fs.Float64Var(&o.MaxPruneFraction, "max-prune-fraction", 0.5, "Mass-delete breaker: the largest share of a target's copies deleted within --mass-delete-window.")
+	fs.IntVar(&o.MinPrune, "min-prune", 10, "Mass-delete breaker: this many copies may always be deleted within the window, whatever the fraction.")
+	fs.DurationVar(&o.DeleteWindow, "mass-delete-window", time.Hour, "Mass-delete breaker: the sliding window over which deletions are counted (kept in status, so a restart does not reset it).")
 	fs.IntVar(&o.Workers, "apply-workers", 16, "Concurrent writes per target.")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "Replications reconciled at once.")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "", "Address of /debug/pprof for profiling (off by default).")

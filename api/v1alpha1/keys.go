@@ -27,6 +27,9 @@ const (
 	// AnnotationSyncRequestedAt on a replication requests one pass, in any mode; any new value
 	// runs exactly one pass, recorded in status.lastHandledSyncRequest.
 	AnnotationSyncRequestedAt = "drsyncer.io/sync-requested-at"
+	// AnnotationApproveDeletes on a replication approves, once per new value, the deletes the
+	// mass-delete breaker holds back; the handled value is in status.lastHandledDeleteApproval.
+	AnnotationApproveDeletes = "drsyncer.io/approve-deletes"
 	// AnnotationSourceSuspend on a DR CronJob keeps the source's spec.suspend ("true"/"false"),
 	// which promotion restores.
 	AnnotationSourceSuspend = "drsyncer.io/source-suspend"
@@ -70,4 +73,11 @@ const (
 	ReasonUnreachable       = "Unreachable"
 	ReasonConnected         = "Connected"
 	ReasonPromoted          = "Promoted"
+	// ReasonSourceNamespaceDeleted: a source namespace is Terminating; its copies are kept.
+	ReasonSourceNamespaceDeleted = "SourceNamespaceDeleted"
+	// ReasonSourceCluster: a RemoteCluster reaches the source cluster itself; nothing is written.
+	ReasonSourceCluster = "SourceCluster"
+	// ReasonCopiesMissing: desired copies are missing on a target and the drift policy does not
+	// recreate them until their source changes.
+	ReasonCopiesMissing = "CopiesMissing"
 )

@@ -68,6 +68,11 @@ type RemoteClusterStatus struct {
 	// LastProbeTime is when the cluster was last probed.
 	// +optional
 	LastProbeTime *metav1.Time `json:"lastProbeTime,omitempty"`
+	// Identity is the UID of the cluster's kube-system namespace, read at connect: the cluster's
+	// identity. A new value means another cluster (rebuilt, or the Secret points elsewhere):
+	// nothing remembered about the old one is trusted, and every copy is verified again.
+	// +optional
+	Identity string `json:"identity,omitempty"`
 }
 
 // RemoteCluster is a DR cluster dr-syncer can write to. For platform admins.
@@ -79,6 +84,7 @@ type RemoteClusterStatus struct {
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.serverVersion`
 // +kubebuilder:printcolumn:name="Last-Probe",type=date,JSONPath=`.status.lastProbeTime`
 // +kubebuilder:printcolumn:name="Reason",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Identity",type=string,priority=1,JSONPath=`.status.identity`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RemoteCluster struct {
 	metav1.TypeMeta   `json:",inline"`

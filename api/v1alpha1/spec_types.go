@@ -281,6 +281,11 @@ type ReplicationStatus struct {
 	// value requests one pass in any mode (`kubectl drsyncer sync` waits for it here).
 	// +optional
 	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
+	// LastHandledDeleteApproval is the drsyncer.io/approve-deletes value the last pass handled. A
+	// new value lets one pass delete every copy the mass-delete breaker holds back
+	// (`kubectl drsyncer approve-deletes`).
+	// +optional
+	LastHandledDeleteApproval string `json:"lastHandledDeleteApproval,omitempty"`
 	// Targets is the state per target.
 	// +listType=map
 	// +listMapKey=cluster
@@ -301,7 +306,8 @@ type TargetStatus struct {
 	// NextSyncTime is when the next scheduled pass runs (Scheduled mode).
 	// +optional
 	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
-	// Synced counts objects whose DR copy equals the desired state.
+	// Synced counts objects whose DR copy exists on the DR cluster at the desired state, as this
+	// pass wrote or found it; a copy that is missing, or written but not yet seen there, is not.
 	Synced int32 `json:"synced"`
 	// Failed counts objects that could not be written.
 	Failed int32 `json:"failed"`
@@ -309,14 +315,33 @@ type TargetStatus struct {
 	Drifted int32 `json:"drifted"`
 	// Conflicts counts DR objects dr-syncer did not create and did not overwrite.
 	Conflicts int32 `json:"conflicts"`
+	// Retained counts copies kept on DR whose source object is gone: deletionPolicy Retain, the
+	// mass-delete breaker, or a source namespace being deleted.
+	// +optional
+	Retained int32 `json:"retained,omitempty"`
 	// Promoted counts the copies promoted on this cluster (failover, `kubectl drsyncer promote`):
 	// dr-syncer leaves them alone until they are demoted.
 	// +optional
 	Promoted int32 `json:"promoted,omitempty"`
+	// RecentDeletions counts the copies deleted on this target (pruned or replaced) per minute
+	// within the mass-delete window, so that neither a slow drain nor a restart of the controller
+	// escapes the breaker.
+	// +kubebuilder:validation:MaxItems=1440
+	// +listType=atomic
+	// +optional
+	RecentDeletions []DeletionCount `json:"recentDeletions,omitempty"`
 	// Problems lists up to 20 objects that fail, conflict or drift, with a one-line reason.
 	// +kubebuilder:validation:MaxItems=20
 	// +optional
 	Problems []ObjectProblem `json:"problems,omitempty"`
+}
+
+// DeletionCount is how many copies a target deleted in one minute.
+type DeletionCount struct {
+	// Minute is the start of the minute.
+	Minute metav1.Time `json:"minute"`
+	// Count is the number of copies deleted in it.
+	Count int32 `json:"count"`
 }
 
 // ObjectProblem is one object that fails, conflicts or drifts.
@@ -328,7 +353,9 @@ type ObjectProblem struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Name of the object.
 	Name string `json:"name"`
-	// Reason is Failed, Conflict or Drifted.
+	// Reason is Failed, Conflict, Drifted, Missing (deleted on DR and not recreated under drift
+	// policy Ignore), or SourceNamespaceDeleted (the source namespace is being deleted; its copies
+	// are kept).
 	Reason string `json:"reason"`
 	// Message says what happened, in one line.
 	// +optional

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,12 +88,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := rc.DeepCopy()
 	rc.Spec.Default()
 
-	cond, version := r.connectAndProbe(ctx, &rc)
+	cond, version, identity := r.connectAndProbe(ctx, &rc)
 	now := metav1.NewTime(r.Now())
 	rc.Status.ObservedGeneration = rc.Generation
 	rc.Status.LastProbeTime = &now
 	if version != "" {
 		rc.Status.ServerVersion = version
+	}
+	if identity != "" {
+		rc.Status.Identity = identity
 	}
 	cond.ObservedGeneration = rc.Generation
 	if changed := meta.SetStatusCondition(&rc.Status.Conditions, cond); changed {
@@ -109,8 +113,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: rc.Spec.HealthCheckInterval.Duration}, nil
 }
 
-// connectAndProbe returns the Ready condition and, when the cluster answers, its version.
-func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteCluster) (metav1.Condition, string) {
+// connectAndProbe returns the Ready condition and, when the cluster answers, its version and
+// identity.
+func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteCluster) (_ metav1.Condition, version, identity string) {
 	notReady := func(reason, format string, args ...any) metav1.Condition {
 		return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf(format, args...)}
 	}
@@ -119,14 +124,14 @@ func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteClu
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: ref.Name}, &secret); err != nil {
 		r.Registry.Disconnect(rc.Name)
 		if apierrors.IsNotFound(err) {
-			return notReady(v1alpha1.ReasonSecretNotFound, "Secret %s/%s does not exist", r.Namespace, ref.Name), ""
+			return notReady(v1alpha1.ReasonSecretNotFound, "Secret %s/%s does not exist", r.Namespace, ref.Name), "", ""
 		}
-		return notReady(v1alpha1.ReasonSecretNotFound, "cannot read Secret %s/%s: %v", r.Namespace, ref.Name, err), ""
+		return notReady(v1alpha1.ReasonSecretNotFound, "cannot read Secret %s/%s: %v", r.Namespace, ref.Name, err), "", ""
 	}
 	data, ok := secret.Data[ref.Key]
 	if !ok || len(data) == 0 {
 		r.Registry.Disconnect(rc.Name)
-		return notReady(v1alpha1.ReasonInvalidKubeconfig, "Secret %s/%s has no key %q", r.Namespace, ref.Name, ref.Key), ""
+		return notReady(v1alpha1.ReasonInvalidKubeconfig, "Secret %s/%s has no key %q", r.Namespace, ref.Name, ref.Key), "", ""
 	}
 	cfg, err := clusters.RESTConfig(data, r.Policy)
 	if err != nil {
@@ -135,22 +140,58 @@ func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteClu
 		if errors.Is(err, clusters.ErrRefused) {
 			reason = v1alpha1.ReasonKubeconfigRefused
 		}
-		return notReady(reason, "Secret %s/%s key %q: %v", r.Namespace, ref.Name, ref.Key, err), ""
+		return notReady(reason, "Secret %s/%s key %q: %v", r.Namespace, ref.Name, ref.Key, err), "", ""
 	}
 	cfg.QPS, cfg.Burst = float32(rc.Spec.QPS), int(rc.Spec.Burst)
 	sum := sha256.Sum256(append(data, fmt.Sprintf("|%d|%d", rc.Spec.QPS, rc.Spec.Burst)...))
 	cl, err := r.Registry.Connect(ctx, rc.Name, cfg, hex.EncodeToString(sum[:]))
 	if err != nil {
-		return notReady(v1alpha1.ReasonInvalidKubeconfig, "%v", err), ""
+		return notReady(v1alpha1.ReasonInvalidKubeconfig, "%v", err), "", ""
 	}
 	probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	v, err := probe(probeCtx, cl)
 	if err != nil {
-		return notReady(v1alpha1.ReasonUnreachable, "%s does not answer: %v", cfg.Host, err), ""
+		return notReady(v1alpha1.ReasonUnreachable, "%s does not answer: %v", cfg.Host, err), "", ""
+	}
+	if cl, err = r.checkIdentity(probeCtx, rc.Name, cl, cfg, hex.EncodeToString(sum[:])); err != nil {
+		return notReady(v1alpha1.ReasonUnreachable, "%s answers, but %v", cfg.Host, err), v, ""
+	}
+	src, err := clusters.Identify(probeCtx, r.Client)
+	if err != nil {
+		return notReady(v1alpha1.ReasonUnreachable, "cannot tell %s from the source cluster: %v", cfg.Host, err), v, cl.Identity()
+	}
+	if cl.Identity() == src {
+		// Writing copies onto their own sources could overwrite or, under deletionPolicy Delete,
+		// delete them. Nothing is connected, so nothing can be written.
+		r.Registry.Disconnect(rc.Name)
+		return notReady(v1alpha1.ReasonSourceCluster, "%s is the source cluster itself (the same %s namespace UID): a DR cluster must be another cluster; nothing is written to it",
+			cfg.Host, clusters.IdentityNamespace), v, src
 	}
 	return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonConnected,
-		Message: fmt.Sprintf("%s answers (Kubernetes %s)", cfg.Host, v)}, v
+		Message: fmt.Sprintf("%s answers (Kubernetes %s)", cfg.Host, v)}, v, cl.Identity()
+}
+
+// checkIdentity records the cluster's identity on its connection, and connects anew when the same
+// kubeconfig now reaches another cluster (rebuilt, or an address that moved): nothing the
+// controllers remember about the old connection holds for the new cluster.
+func (r *Reconciler) checkIdentity(ctx context.Context, name string, cl *clusters.Cluster, cfg *rest.Config, fingerprint string) (*clusters.Cluster, error) {
+	id, err := clusters.Identify(ctx, cl.Client)
+	if err != nil {
+		return nil, err
+	}
+	switch prev := cl.Identity(); {
+	case prev == "":
+		cl.SetIdentity(id)
+	case prev != id:
+		logf.FromContext(ctx).Info("DR cluster identity changed: connecting anew", "cluster", name, "was", prev, "now", id)
+		r.Registry.Disconnect(name)
+		if cl, err = r.Registry.Connect(ctx, name, cfg, fingerprint); err != nil {
+			return nil, err
+		}
+		cl.SetIdentity(id)
+	}
+	return cl, nil
 }
 
 func probe(ctx context.Context, c *clusters.Cluster) (string, error) {

@@ -6,6 +6,8 @@ package replication
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -36,10 +39,11 @@ type Options struct {
 	Namespace string
 	// SourceCluster names the source cluster in each DR copy's drsyncer.io/source annotation.
 	SourceCluster string
-	// MaxPruneFraction is the mass-delete breaker: at most this share of a target's copies is
-	// deleted in one pass (at least MinPrune).
+	// MaxPruneFraction and MinPrune are the mass-delete breaker: within DeleteWindow a target
+	// deletes at most this share of its copies (at least MinPrune).
 	MaxPruneFraction float64
 	MinPrune         int
+	DeleteWindow     time.Duration
 	// Workers bounds concurrent writes per target.
 	Workers int
 	// Concurrency is the number of replications reconciled at once.
@@ -79,18 +83,39 @@ type memory struct {
 	watchingSource map[string]bool
 	// lastBackfill is when each replication last labeled objects created before opt-in.
 	lastBackfill map[string]time.Time
-	// knownNamespaces are DR namespaces that exist (cluster/namespace).
+	// knownNamespaces are DR namespaces that exist (connection ID/namespace).
 	knownNamespaces map[string]bool
 	// createdNamespaces are DR namespaces this process created: everything in them is dr-syncer's.
 	createdNamespaces map[string]bool
-	// deletes are the times of recent prunes per replication and target, for the breaker.
-	deletes map[string][]time.Time
+	// deletes are the recent deletes per replication and target, for the breaker; merged with the
+	// log kept in status at every pass, which outlives this process.
+	deletes map[string]mirror.DeleteLog
+	// connections is the Cluster.ID each DR cluster's entries above were recorded under.
+	connections map[string]string
+}
+
+// observe forgets what was remembered about a DR cluster's previous connection (copies and
+// namespaces keyed by its ID) once the cluster is connected anew: after a reconnect, a re-pointed
+// Secret or a changed identity, none of it is known to hold.
+func (m *memory) observe(cl *clusters.Cluster) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev, ok := m.connections[cl.Name]
+	m.connections[cl.Name] = cl.ID
+	if !ok || prev == cl.ID {
+		return
+	}
+	prefix := prev + "/"
+	for _, entries := range []map[string]bool{m.knownNamespaces, m.createdNamespaces} {
+		maps.DeleteFunc(entries, func(k string, _ bool) bool { return strings.HasPrefix(k, prefix) })
+	}
+	maps.DeleteFunc(m.copies, func(k string, _ copyState) bool { return strings.HasPrefix(k, prefix) })
 }
 
 func newMemory() *memory {
 	return &memory{changedAt: map[string]time.Time{}, copies: map[string]copyState{}, watchingSource: map[string]bool{},
 		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
-		deletes: map[string][]time.Time{}}
+		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{}}
 }
 
 // Shared is what both controllers share: one memory, one trigger channel per kind.
@@ -120,6 +145,9 @@ func NewShared() *Shared {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 	if r.Now == nil {
 		r.Now = time.Now
+	}
+	if r.Options.DeleteWindow <= 0 {
+		r.Options.DeleteWindow = time.Hour
 	}
 	r.shared, r.mem = shared, shared.mem
 	triggers := shared.cluster
@@ -190,22 +218,25 @@ func (r *Reconciler) forRemoteCluster(ctx context.Context, o client.Object) []ct
 	return reqs
 }
 
-// readinessChanged passes RemoteCluster events whose Ready status or spec changed (not every
-// probe): a narrower allowedNamespaces must stop tenant writes at once.
+// readinessChanged passes RemoteCluster events whose Ready status, identity or spec changed (not
+// every probe): a narrower allowedNamespaces must stop tenant writes at once, and a Secret pointed
+// at another cluster must fill it at once.
 type readinessChanged struct{ predicate.Funcs }
 
 func (readinessChanged) Update(e event.UpdateEvent) bool {
-	status := func(o client.Object) metav1.ConditionStatus {
+	status := func(o client.Object) (metav1.ConditionStatus, string) {
 		rc, ok := o.(*v1alpha1.RemoteCluster)
 		if !ok {
-			return ""
+			return "", ""
 		}
 		if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c != nil {
-			return c.Status
+			return c.Status, rc.Status.Identity
 		}
-		return ""
+		return "", rc.Status.Identity
 	}
-	return status(e.ObjectOld) != status(e.ObjectNew) || e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration()
+	oldReady, oldID := status(e.ObjectOld)
+	newReady, newID := status(e.ObjectNew)
+	return oldReady != newReady || oldID != newID || e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration()
 }
 
 // trigger enqueues the replications an object (source or DR copy) may belong to.

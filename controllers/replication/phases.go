@@ -64,8 +64,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	var wg sync.WaitGroup
 	// What backfill labels reaches the next pass through the source cache, so it runs beside this
 	// pass instead of before it: its server-side LISTs stay off the path of the writes.
-	wg.Go(func() { r.backfill(ctx, s, sources, now) })
-	desired, gatherProblems := r.gather(ctx, s, sources)
+	wg.Go(func() { r.backfill(ctx, s, sources.names, now) })
+	desired, gatherProblems := r.gather(ctx, s, sources.names)
 
 	results := make([]targetResult, len(s.spec.Targets))
 	for i, t := range s.spec.Targets {
@@ -100,22 +100,44 @@ func requeueAt(next, now time.Time) ctrl.Result {
 	return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Second)}
 }
 
+// sourceSet is what a pass covers on the source: the namespaces, sorted, and which of them are
+// being deleted (their copies are never deleted).
+type sourceSet struct {
+	names       []string
+	terminating map[string]bool
+}
+
 // sourceNamespaces resolves the namespaces a replication covers; never system namespaces or the
 // controller's own.
-func (r *Reconciler) sourceNamespaces(ctx context.Context, s *subject) ([]string, error) {
+func (r *Reconciler) sourceNamespaces(ctx context.Context, s *subject) (sourceSet, error) {
+	out := sourceSet{terminating: map[string]bool{}}
 	if s.namespaced() {
-		ns := s.obj.GetNamespace()
-		if scope.IsSystemNamespace(ns) || ns == r.Options.Namespace {
-			return nil, nil
+		name := s.obj.GetNamespace()
+		if scope.IsSystemNamespace(name) || name == r.Options.Namespace {
+			return out, nil
 		}
-		return []string{ns}, nil
+		var ns corev1.Namespace
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
+			if apierrors.IsNotFound(err) {
+				return out, nil // gone, and the Replication with it
+			}
+			return out, fmt.Errorf("failed to read namespace %s: %w", name, err)
+		}
+		out.names = []string{name}
+		out.terminating[name] = ns.DeletionTimestamp != nil
+		return out, nil
 	}
 	var list corev1.NamespaceList
 	if err := r.Client.List(ctx, &list); err != nil {
-		return nil, fmt.Errorf("failed to list namespaces: %w", err)
+		return out, fmt.Errorf("failed to list namespaces: %w", err)
 	}
-	out := scope.SourceNamespaces(s.name(), s.selector, list.Items)
-	return slices.DeleteFunc(out, func(ns string) bool { return ns == r.Options.Namespace }), nil
+	out.names = slices.DeleteFunc(scope.SourceNamespaces(s.name(), s.selector, list.Items), func(ns string) bool { return ns == r.Options.Namespace })
+	for i := range list.Items {
+		if list.Items[i].DeletionTimestamp != nil {
+			out.terminating[list.Items[i].Name] = true
+		}
+	}
+	return out, nil
 }
 
 // kindsOf resolves the kinds of a replication to versioned kinds the source serves.

@@ -51,7 +51,7 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 	log := logf.FromContext(ctx)
 	nowT := metav1.NewTime(now)
 	var targets []v1alpha1.TargetStatus
-	var unavailable, failing, stalled, promoted []string
+	var unavailable, failing, stalled, promoted, missing []string
 	drifted, conflicts := 0, 0
 	for _, res := range results {
 		ts := v1alpha1.TargetStatus{Cluster: res.cluster, Namespaces: res.namespaces}
@@ -62,12 +62,26 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 			next := metav1.NewTime(t.Next)
 			ts.NextSyncTime = &next
 		}
+		// Only what this pass wrote or found equal on DR; a copy that is missing, pending in the
+		// DR cache or kept without a source is not synced.
 		ts.Synced = int32(res.counts[mirror.ActionCreate] + res.counts[mirror.ActionUpdate] + res.counts[mirror.ActionCorrect] +
-			res.counts[mirror.ActionAdopt] + res.counts[mirror.ActionUnchanged])
+			res.counts[mirror.ActionAdopt] + res.counts[mirror.ActionUnchanged] + res.counts[mirror.ActionReplace])
 		ts.Failed = int32(res.counts[mirror.ActionFailed])
 		ts.Drifted = int32(res.drifted)
 		ts.Conflicts = int32(res.counts[mirror.ActionConflict])
 		ts.Promoted = int32(res.promoted)
+		ts.Retained = int32(res.counts[mirror.ActionRetain])
+		for _, m := range res.deletions.Minutes() {
+			ts.RecentDeletions = append(ts.RecentDeletions, v1alpha1.DeletionCount{Minute: metav1.NewTime(m), Count: int32(res.deletions[m])})
+		}
+		if res.unavailable != "" && res.deletions == nil {
+			if prev := findTarget(s.status.Targets, res.cluster); prev != nil {
+				ts.RecentDeletions = prev.RecentDeletions // nothing was deleted: keep what was known
+			}
+		}
+		if res.missing > 0 {
+			missing = append(missing, fmt.Sprintf("%d on %s", res.missing, res.cluster))
+		}
 		if res.promoted > 0 {
 			promoted = append(promoted, fmt.Sprintf("%d on %s", res.promoted, res.cluster))
 		}
@@ -97,6 +111,7 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 	}
 	s.status.Targets = targets
 	s.status.LastHandledSyncRequest = s.requested()
+	s.status.LastHandledDeleteApproval = s.obj.GetAnnotations()[v1alpha1.AnnotationApproveDeletes]
 
 	failed := len(unavailable)+len(failing) > 0
 	switch {
@@ -104,6 +119,9 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonTargetUnavailable, "%s", strings.Join(unavailable, "; "))
 	case len(failing) > 0:
 		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonPartialFailure, "some objects failed (%s); see status.targets[].problems", strings.Join(failing, ", "))
+	case len(missing) > 0:
+		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonCopiesMissing, "DR copies are missing (%s) and drift policy %s does not recreate them until their source changes; see status.targets[].problems",
+			strings.Join(missing, ", "), s.spec.Drift.Policy)
 	case len(promoted) > 0:
 		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonPromoted, "DR copies are promoted (%s) and left alone until `kubectl drsyncer demote`", strings.Join(promoted, ", "))
 	default:
@@ -143,9 +161,11 @@ func (r *Reconciler) emit(s *subject, res targetResult) {
 	if r.Recorder == nil {
 		return
 	}
-	var drifted, conflicts []string
+	var drifted, conflicts, deleting []string
 	for _, p := range res.problems {
 		switch p.reason {
+		case v1alpha1.ReasonSourceNamespaceDeleted:
+			deleting = append(deleting, p.namespace)
 		case "Drifted":
 			drifted = append(drifted, p.kind+"/"+p.namespace+"/"+p.name)
 		case "Conflict":
@@ -159,6 +179,10 @@ func (r *Reconciler) emit(s *subject, res targetResult) {
 	if len(conflicts) > 0 {
 		r.Recorder.Eventf(s.obj, nil, "Warning", "ConflictSkipped", "Sync",
 			"%d object(s) on %s exist and are not managed by dr-syncer: %s", len(conflicts), res.cluster, first(conflicts))
+	}
+	if len(deleting) > 0 {
+		r.Recorder.Eventf(s.obj, nil, "Warning", v1alpha1.ReasonSourceNamespaceDeleted, "Prune",
+			"source namespace(s) %s being deleted: their copies on %s are kept; delete them on DR by hand once decommissioned (docs/operations.md)", first(deleting), res.cluster)
 	}
 	if res.stalled != "" {
 		r.Recorder.Eventf(s.obj, nil, "Warning", v1alpha1.ReasonMassDeleteBlocked, "Prune", "%s", res.stalled)

@@ -43,8 +43,13 @@ type targetResult struct {
 	promoted    int
 	problems    []problem
 	stalled     string
+	// missing counts desired copies absent on DR that the drift policy does not recreate.
+	missing int
+	// deletions is the target's delete log after the pass, for status.
+	deletions mirror.DeleteLog
 	// inFlight says some writes were not yet visible in the DR cache.
 	inFlight bool
+	drift    mirror.DriftPolicy
 }
 
 func (tr *targetResult) add(c mirror.Change) {
@@ -57,6 +62,16 @@ func (tr *targetResult) add(c mirror.Change) {
 			message: "exists on the DR cluster and is not managed by dr-syncer (conflictPolicy Skip)"})
 	case mirror.ActionPromoted:
 		tr.promoted++
+	case mirror.ActionMissing:
+		tr.missing++
+		if tr.drift == mirror.DriftReport {
+			tr.drifted++
+			tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Drifted",
+				message: "deleted on the DR cluster; reported only (drift policy Report): written again when its source changes"})
+			return
+		}
+		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Missing",
+			message: "deleted on the DR cluster; not recreated (drift policy Ignore) until its source changes"})
 	case mirror.ActionCorrect, mirror.ActionReportDrift:
 		tr.drifted++
 		msg := "changed on the DR cluster; corrected"
@@ -67,9 +82,27 @@ func (tr *targetResult) add(c mirror.Change) {
 	}
 }
 
+// targetPass is one pass over one target: what every phase of it shares.
+type targetPass struct {
+	s      *subject
+	t      v1alpha1.Target
+	cl     *clusters.Cluster
+	engine *mirror.Engine
+	policy mirror.Policy
+	g      gathered
+	// terminating are the source namespaces being deleted: their copies are never deleted.
+	terminating map[string]bool
+	budget      *deleteBudget
+}
+
+// copyKey is the memory key of a copy on this target's current connection.
+func (p *targetPass) copyKey(gk schema.GroupKind, namespace, name string) string {
+	return p.cl.ID + "/" + gk.String() + "/" + namespace + "/" + name
+}
+
 // syncTarget applies the desired objects to one target and prunes its orphans.
-func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Target, sources []string, g gathered) targetResult {
-	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}}
+func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Target, src sourceSet, g gathered) targetResult {
+	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}, drift: mirror.DriftPolicy(s.spec.Drift.Policy)}
 	cl, rc, why := r.connected(ctx, t.Cluster)
 	if cl == nil {
 		res.unavailable = why
@@ -79,10 +112,11 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		res.unavailable = why
 		return res
 	}
-	dests, problems := r.destNamespaces(t, sources)
+	r.mem.observe(cl)
+	dests, problems := r.destNamespaces(t, src.names)
 	res.problems = append(res.problems, problems...)
-	for _, src := range sources {
-		dest, ok := dests[src]
+	for _, ns := range src.names {
+		dest, ok := dests[ns]
 		if !ok {
 			continue
 		}
@@ -92,8 +126,9 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		}
 		res.namespaces = append(res.namespaces, dest)
 	}
-	engine := &mirror.Engine{Client: cl.Client, Writer: cl.Writer}
-	policy := mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt}
+	p := &targetPass{s: s, t: t, cl: cl, g: g, terminating: src.terminating,
+		engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
+		policy: mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt}}
 	// Plan every kind first, so the content of all of them is read ahead of the writes.
 	var plans []kindPlan
 	managed := 0
@@ -112,24 +147,26 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 			return res
 		}
 		managed += len(live)
-		p := r.planKind(s, t, cl, gvk, g, dests, live)
-		res.inFlight = res.inFlight || p.inFlight
-		plans = append(plans, p)
+		kp := r.planKind(p, gvk, dests, live)
+		res.inFlight = res.inFlight || kp.inFlight
+		plans = append(plans, kp)
 	}
+	p.budget = r.deleteBudget(s, t, managed, s.deletesApproved())
 	var orphans []*metav1.PartialObjectMetadata
-	for _, p := range plans {
-		for _, c := range r.writeKind(ctx, s, t, cl, engine, policy, g, p) {
+	for _, kp := range plans {
+		for _, c := range r.writeKind(ctx, p, kp) {
 			res.add(c)
 			r.count(s, t.Cluster, c)
 		}
 		// What is left in live has no source object any more.
-		for _, o := range p.live {
+		for _, o := range kp.live {
 			if strings.HasPrefix(o.GetAnnotations()[transform.AnnotationSource], r.Options.SourceCluster+"/") {
 				orphans = append(orphans, o)
 			}
 		}
 	}
-	r.prune(ctx, s, t, engine, orphans, managed, &res)
+	r.prune(ctx, p, orphans, managed, &res)
+	res.deletions = r.deleteLog(s, t)
 	if res.counts[mirror.ActionFailed] == 0 {
 		metrics.LastSyncTimestamp.WithLabelValues(s.ref, t.Cluster).SetToCurrentTime()
 	}
@@ -180,9 +217,10 @@ func (r *Reconciler) tenantRefusal(ctx context.Context, s *subject, t v1alpha1.T
 	return "refused: " + strings.Join(msgs, "; ")
 }
 
-// ensureNamespace creates the DR namespace once; an existing namespace is used as it is.
+// ensureNamespace creates the DR namespace once per connection; an existing namespace is used as
+// it is. A write that finds it gone makes it forgotten (forgetNamespace), so it is created again.
 func (r *Reconciler) ensureNamespace(ctx context.Context, cl *clusters.Cluster, name, replication string) error {
-	key := cl.Name + "/" + name
+	key := cl.ID + "/" + name
 	r.mem.mu.Lock()
 	known := r.mem.knownNamespaces[key]
 	r.mem.mu.Unlock()
@@ -244,12 +282,11 @@ type kindPlan struct {
 
 // planKind sorts the objects of one kind into copies left alone and copies to write, removes each
 // desired object's key from live, and starts reading the content the writes need.
-func (r *Reconciler) planKind(s *subject, t v1alpha1.Target, cl *clusters.Cluster, gvk schema.GroupVersionKind, g gathered,
-	dests map[string]string, live map[string]*metav1.PartialObjectMetadata) kindPlan {
-	seen := cl.SeenVersion(gvk)
-	gen := s.obj.GetGeneration()
-	objs := g.objects[gvk]
-	p := kindPlan{gvk: gvk, live: live}
+func (r *Reconciler) planKind(p *targetPass, gvk schema.GroupVersionKind, dests map[string]string, live map[string]*metav1.PartialObjectMetadata) kindPlan {
+	seen := p.cl.SeenVersion(gvk)
+	gen := p.s.obj.GetGeneration()
+	objs := p.g.objects[gvk]
+	kp := kindPlan{gvk: gvk, live: live}
 	needed := map[string]int{}
 	for _, o := range objs {
 		dest, ok := dests[o.GetNamespace()]
@@ -259,59 +296,60 @@ func (r *Reconciler) planKind(s *subject, t v1alpha1.Target, cl *clusters.Cluste
 		liveKey := dest + "/" + o.GetName()
 		l := live[liveKey]
 		delete(live, liveKey)
-		key := t.Cluster + "/" + gvk.GroupKind().String() + "/" + liveKey
+		key := p.copyKey(gvk.GroupKind(), dest, o.GetName())
 		st, known := r.copyState(key)
 		unchanged := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionUnchanged}
 		switch {
 		case l != nil && mirror.IsPromoted(l):
 			// Serving after a failover: never overwritten, whatever the source says, until demoted.
 			unchanged.Action = mirror.ActionPromoted
-			p.unchanged = append(p.unchanged, unchanged)
+			kp.unchanged = append(kp.unchanged, unchanged)
 			continue
 		case known && l != nil && st.liveVersion == l.GetResourceVersion() && st.sourceVersion == o.GetResourceVersion() && st.generation == gen:
 			// Verified at these very versions: nothing to transform, nothing to compare.
-			p.unchanged = append(p.unchanged, unchanged)
+			kp.unchanged = append(kp.unchanged, unchanged)
 			continue
 		case known && st.liveVersion != "" && (l == nil || l.GetResourceVersion() != st.liveVersion) && olderThan(seen, st.liveVersion):
-			// Our own write has not reached the cache yet; its event brings another pass.
-			p.unchanged = append(p.unchanged, unchanged)
-			p.inFlight = true
+			// Our own write has not reached the cache yet; its event brings another pass. Not
+			// counted as synced until the cache shows it.
+			unchanged.Action = mirror.ActionPending
+			kp.unchanged = append(kp.unchanged, unchanged)
+			kp.inFlight = true
 			continue
 		}
-		p.needContent = append(p.needContent, pending{src: o, live: l, dest: dest, key: key, known: known})
+		kp.needContent = append(kp.needContent, pending{src: o, live: l, dest: dest, key: key, known: known, state: st})
 		needed[o.GetNamespace()]++
 	}
 	// In the order a LIST returns them (by namespace and name), so the workers follow the pages of a
 	// prefetch as they arrive.
-	slices.SortFunc(p.needContent, func(a, b pending) int {
+	slices.SortFunc(kp.needContent, func(a, b pending) int {
 		return cmp.Or(cmp.Compare(a.src.GetNamespace(), b.src.GetNamespace()), cmp.Compare(a.src.GetName(), b.src.GetName()))
 	})
 	for _, ns := range slices.Sorted(maps.Keys(needed)) {
-		g.contents.prefetch(gvk, ns, needed[ns])
+		p.g.contents.prefetch(gvk, ns, needed[ns])
 	}
-	return p
+	return kp
 }
 
 // writeKind reads, transforms and applies the objects of a plan with bounded concurrency, and
 // returns every change, the unchanged included. An object that turns out never to be mirrored
 // goes back to the plan's live copies, as an orphan.
-func (r *Reconciler) writeKind(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
-	g gathered, p kindPlan) []mirror.Change {
-	changes := append(make([]mirror.Change, 0, len(p.unchanged)+len(p.needContent)), p.unchanged...)
+func (r *Reconciler) writeKind(ctx context.Context, p *targetPass, kp kindPlan) []mirror.Change {
+	changes := append(make([]mirror.Change, 0, len(kp.unchanged)+len(kp.needContent)), kp.unchanged...)
 	// Content reads, transforms and writes run on the workers: one slow object never holds up the rest.
 	workers := max(1, r.Options.Workers)
 	sem := make(chan struct{}, workers)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, o := range p.needContent {
+	for _, o := range kp.needContent {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, orphan := r.syncObject(ctx, s, t, cl, engine, policy, p.gvk, g, o)
+			c, orphan := r.syncObject(ctx, p, kp.gvk, o)
 			mu.Lock()
 			defer mu.Unlock()
 			if orphan != nil {
-				p.live[o.dest+"/"+o.src.GetName()] = orphan
+				kp.live[o.dest+"/"+o.src.GetName()] = orphan
 			}
 			if c != nil {
 				changes = append(changes, *c)
@@ -327,20 +365,20 @@ type pending struct {
 	src   *metav1.PartialObjectMetadata
 	live  *metav1.PartialObjectMetadata // nil when the cache has no copy
 	dest  string
-	key   string // copyState key
-	known bool   // the copy was written or verified before
+	key   string    // copyState key
+	known bool      // the copy was written or verified before
+	state copyState // what was known, when known
 }
 
 // syncObject reads one source object's content, transforms and applies it. It returns the
 // change (nil when the object vanished) and, for an object that turns out never to be mirrored,
 // its live copy, which is then an orphan.
-func (r *Reconciler) syncObject(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, engine *mirror.Engine, policy mirror.Policy,
-	gvk schema.GroupVersionKind, g gathered, pd pending) (*mirror.Change, *metav1.PartialObjectMetadata) {
-	o, l, dest, key, known := pd.src, pd.live, pd.dest, pd.key, pd.known
+func (r *Reconciler) syncObject(ctx context.Context, p *targetPass, gvk schema.GroupVersionKind, pd pending) (*mirror.Change, *metav1.PartialObjectMetadata) {
+	s, o, l := p.s, pd.src, pd.live
 	failed := func(err error) (*mirror.Change, *metav1.PartialObjectMetadata) {
-		return &mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionFailed, Err: err}, nil
+		return &mirror.Change{GroupKind: gvk.GroupKind(), Namespace: pd.dest, Name: o.GetName(), Action: mirror.ActionFailed, Err: err}, nil
 	}
-	src, err := g.contents.get(ctx, gvk, o)
+	src, err := p.g.contents.get(ctx, gvk, o)
 	if err != nil {
 		return failed(err)
 	}
@@ -350,31 +388,50 @@ func (r *Reconciler) syncObject(ctx context.Context, s *subject, t v1alpha1.Targ
 	if scope.SkipReason(gvk.GroupKind(), src, secretType(src), s.spec.Resources.IncludeHelmReleases) != "" {
 		return nil, l
 	}
-	desired, err := transform.Desired(src, r.transformOptions(s, t, dest))
+	desired, err := transform.Desired(src, r.transformOptions(s, p.t, pd.dest))
 	if err != nil {
 		return failed(fmt.Errorf("transform failed: %w", err))
 	}
-	recreate := l == nil && known
-	if recreate && policy.Drift != mirror.DriftCorrect {
-		c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionReportDrift}
-		if policy.Drift == mirror.DriftIgnore {
-			c.Action = mirror.ActionUnchanged
-		}
-		r.afterApply(s, t.Cluster, gvk, src, key, c)
+	// A copy deleted on DR is drift; a source that changed since is news, written in every policy.
+	recreate := l == nil && pd.known
+	sourceChanged := pd.state.sourceVersion != src.GetResourceVersion() || pd.state.generation != s.obj.GetGeneration()
+	if recreate && !sourceChanged && p.policy.Drift != mirror.DriftCorrect {
+		c := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: pd.dest, Name: o.GetName(), Action: mirror.ActionMissing}
+		r.afterApply(p, gvk, src, pd.key, c)
 		return &c, nil
 	}
 	var lv metav1.Object
 	if l != nil {
 		lv = l
 	}
-	p := policy
-	p.LiveIsComplete = r.createdNamespace(cl.Name, dest)
-	c := engine.Apply(ctx, desired, lv, p)
-	if recreate && c.Action == mirror.ActionCreate {
+	policy := p.policy
+	policy.LiveIsComplete = r.createdNamespace(p.cl, pd.dest)
+	c := p.engine.Apply(ctx, desired, lv, policy)
+	switch {
+	case c.Action == mirror.ActionFailed && l != nil && mirror.IsImmutable(c.Err):
+		c = r.replace(ctx, p, desired, l, c)
+	case c.Action == mirror.ActionFailed && apierrors.IsNotFound(c.Err):
+		// The DR namespace is gone (deleted on DR): forget it, so the next pass creates it again.
+		r.forgetNamespace(p.cl, pd.dest)
+	case recreate && c.Action == mirror.ActionCreate && p.policy.Drift == mirror.DriftCorrect:
 		c.Action = mirror.ActionCorrect
 	}
-	r.afterApply(s, t.Cluster, gvk, src, key, c)
+	r.afterApply(p, gvk, src, pd.key, c)
 	return &c, nil
+}
+
+// replace deletes and re-creates a copy whose update the DR API server refused as immutable, when
+// the mass-delete budget allows one more delete; failed is the refused update.
+func (r *Reconciler) replace(ctx context.Context, p *targetPass, desired *unstructured.Unstructured, live metav1.Object, failed mirror.Change) mirror.Change {
+	if !p.budget.take(1) {
+		failed.Err = fmt.Errorf("%w; replacing the copy waits: the mass-delete limit of this target is reached", failed.Err)
+		return failed
+	}
+	c := p.engine.Replace(ctx, desired, live)
+	if c.Action == mirror.ActionReplace {
+		r.recordDelete(p.s.ref + "/" + p.t.Cluster)
+	}
+	return c
 }
 
 // olderThan reports whether resourceVersion a is older than b. Resource versions are etcd
@@ -391,10 +448,17 @@ func secretType(o *unstructured.Unstructured) string {
 	return t
 }
 
-func (r *Reconciler) createdNamespace(cluster, ns string) bool {
+func (r *Reconciler) createdNamespace(cl *clusters.Cluster, ns string) bool {
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
-	return r.mem.createdNamespaces[cluster+"/"+ns]
+	return r.mem.createdNamespaces[cl.ID+"/"+ns]
+}
+
+func (r *Reconciler) forgetNamespace(cl *clusters.Cluster, ns string) {
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	delete(r.mem.knownNamespaces, cl.ID+"/"+ns)
+	delete(r.mem.createdNamespaces, cl.ID+"/"+ns)
 }
 
 func (r *Reconciler) copyState(key string) (copyState, bool) {
@@ -405,96 +469,33 @@ func (r *Reconciler) copyState(key string) (copyState, bool) {
 }
 
 // afterApply records what a change means for drift tracking and propagation lag.
-func (r *Reconciler) afterApply(s *subject, cluster string, gvk schema.GroupVersionKind, src metav1.Object, key string, c mirror.Change) {
+func (r *Reconciler) afterApply(p *targetPass, gvk schema.GroupVersionKind, src metav1.Object, key string, c mirror.Change) {
+	s, cluster := p.s, p.t.Cluster
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	switch c.Action {
-	case mirror.ActionCreate, mirror.ActionUpdate, mirror.ActionCorrect, mirror.ActionAdopt, mirror.ActionUnchanged, mirror.ActionReportDrift:
+	case mirror.ActionCreate, mirror.ActionUpdate, mirror.ActionCorrect, mirror.ActionAdopt, mirror.ActionUnchanged, mirror.ActionReportDrift,
+		mirror.ActionReplace, mirror.ActionMissing:
 		st := copyState{sourceVersion: src.GetResourceVersion(), liveVersion: c.LiveVersion, generation: s.obj.GetGeneration()}
-		if c.Action == mirror.ActionReportDrift {
+		if c.Action == mirror.ActionReportDrift || c.Action == mirror.ActionMissing {
 			st.liveVersion = "" // still differs: compare again next time
 		}
 		r.mem.copies[key] = st
 	default:
 		delete(r.mem.copies, key)
 	}
-	if c.Action == mirror.ActionCreate || c.Action == mirror.ActionUpdate {
+	if c.Action == mirror.ActionCreate || c.Action == mirror.ActionUpdate || c.Action == mirror.ActionReplace {
 		if at, ok := r.mem.changedAt[objectKey(gvk.GroupKind().String(), src.GetNamespace(), src.GetName())]; ok {
 			metrics.PropagationLag.WithLabelValues(s.ref, cluster).Observe(r.Now().Sub(at).Seconds())
 		}
 	}
-	if c.Action == mirror.ActionCorrect || c.Action == mirror.ActionReportDrift {
+	reported := c.Action == mirror.ActionReportDrift || (c.Action == mirror.ActionMissing && p.policy.Drift == mirror.DriftReport)
+	if c.Action == mirror.ActionCorrect || reported {
 		metrics.DriftDetected.WithLabelValues(s.ref, cluster, gvk.Kind).Inc()
 		if c.Action == mirror.ActionCorrect {
 			metrics.DriftCorrected.WithLabelValues(s.ref, cluster, gvk.Kind).Inc()
 		}
 	}
-}
-
-// prune deletes orphaned copies under deletionPolicy Delete, unless the mass-delete breaker trips.
-func (r *Reconciler) prune(ctx context.Context, s *subject, t v1alpha1.Target, engine *mirror.Engine, orphans []*metav1.PartialObjectMetadata, managed int, res *targetResult) {
-	orphans = slices.DeleteFunc(orphans, func(o *metav1.PartialObjectMetadata) bool {
-		if mirror.IsPromoted(o) {
-			res.add(mirror.Change{GroupKind: o.GroupVersionKind().GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionPromoted})
-			return true
-		}
-		return false
-	})
-	if len(orphans) == 0 {
-		return
-	}
-	retain := func() {
-		for _, o := range orphans {
-			c := mirror.Change{GroupKind: o.GroupVersionKind().GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionRetain}
-			res.add(c)
-			r.count(s, t.Cluster, c)
-		}
-	}
-	if s.spec.DeletionPolicy != v1alpha1.DeletionDelete {
-		retain()
-		return
-	}
-	// Deletes of the last drift interval count too, so a mass delete the source reports over several
-	// passes still trips the breaker.
-	window := s.spec.Drift.Interval.Duration
-	key := s.ref + "/" + t.Cluster
-	recent := r.recentDeletes(key, window)
-	if !mirror.PruneAllowed(len(orphans)+recent, managed+recent, r.Options.MaxPruneFraction, r.Options.MinPrune) {
-		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source (%d more deleted in the last %s); more than the mass-delete limit (%.0f%%), so none were deleted: check the source, then delete them by hand or raise the limit",
-			len(orphans), managed, t.Cluster, recent, window, 100*r.Options.MaxPruneFraction)
-		retain()
-		return
-	}
-	for _, o := range orphans {
-		c := engine.Delete(ctx, o)
-		res.add(c)
-		r.count(s, t.Cluster, c)
-		if c.Action == mirror.ActionDelete {
-			r.recordDelete(key)
-		}
-		r.mem.mu.Lock()
-		delete(r.mem.copies, t.Cluster+"/"+o.GroupVersionKind().GroupKind().String()+"/"+o.GetNamespace()+"/"+o.GetName())
-		r.mem.mu.Unlock()
-	}
-}
-
-// recentDeletes counts the copies a replication deleted on a target within window.
-func (r *Reconciler) recentDeletes(key string, window time.Duration) int {
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	cutoff := r.Now().Add(-window)
-	times := r.mem.deletes[key]
-	for len(times) > 0 && times[0].Before(cutoff) {
-		times = times[1:]
-	}
-	r.mem.deletes[key] = times
-	return len(times)
-}
-
-func (r *Reconciler) recordDelete(key string) {
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	r.mem.deletes[key] = append(r.mem.deletes[key], r.Now())
 }
 
 func (r *Reconciler) count(s *subject, cluster string, c mirror.Change) {

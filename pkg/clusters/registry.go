@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +27,10 @@ import (
 // of the objects dr-syncer manages there, so that an edit or delete on DR is seen at once while
 // memory stays small; content is read only when a decision needs it.
 type Cluster struct {
-	Name   string
+	Name string
+	// ID is unique to this connection: whatever a caller remembers about the cluster under an
+	// older ID is about another connection, possibly another cluster, and is not to be trusted.
+	ID     string
 	Client client.Client
 	// Writer creates and applies, answered with metadata only.
 	Writer *Writer
@@ -41,7 +45,25 @@ type Cluster struct {
 	mu       sync.Mutex
 	watching map[schema.GroupVersionKind]bool
 	informer map[schema.GroupVersionKind]cache.Informer
+	identity string
 }
+
+// Identity is the cluster's identity as first seen on this connection (see Identify), "" before.
+func (c *Cluster) Identity() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.identity
+}
+
+// SetIdentity records the identity seen at connect.
+func (c *Cluster) SetIdentity(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.identity = id
+}
+
+// connections numbers the connections of this process, for Cluster.ID.
+var connections atomic.Uint64
 
 // SeenVersion is the resourceVersion up to which the cache's informer for gvk has seen events,
 // so a caller can tell a cache that lags behind its own write from a copy that is really gone.
@@ -185,7 +207,7 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 		return nil, fmt.Errorf("failed to build a discovery client for cluster %s: %w", name, err)
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Cluster{Name: name, Client: cl, Writer: writer, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
+	c := &Cluster{Name: name, ID: fmt.Sprintf("%s#%d", name, connections.Add(1)), Client: cl, Writer: writer, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
 		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}
 	go func() {
 		if err := ca.Start(cctx); err != nil {

@@ -25,12 +25,15 @@ const (
 	ActionRetain      Action = "Retain"      // orphan kept (deletionPolicy Retain or the breaker)
 	ActionFailed      Action = "Failed"      // the write failed
 	ActionPromoted    Action = "Promoted"    // promoted on DR (failover): left alone until demoted
+	ActionReplace     Action = "Replaced"    // an immutable field changed: deleted and created again
+	ActionMissing     Action = "Missing"     // deleted on DR and not recreated (drift policy Report or Ignore)
+	ActionPending     Action = "Pending"     // written, not yet seen in the DR cache: verified next pass
 )
 
 // Writes reports whether the action writes to the DR cluster.
 func (a Action) Writes() bool {
 	switch a {
-	case ActionCreate, ActionUpdate, ActionCorrect, ActionAdopt:
+	case ActionCreate, ActionUpdate, ActionCorrect, ActionAdopt, ActionReplace:
 		return true
 	}
 	return false

@@ -1,10 +1,15 @@
 package mirror
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
@@ -89,16 +94,41 @@ func TestMatches(t *testing.T) {
 	}
 }
 
-func TestPruneAllowed(t *testing.T) {
+func TestDeleteLimitMinimum(t *testing.T) {
 	tests := []struct {
-		orphans, managed int
-		want             bool
+		managed, want int
 	}{
-		{0, 100, true}, {5, 100, true}, {10, 100, true}, {11, 100, false}, {3, 3, true}, {100, 100, false},
+		{0, 5}, {3, 5}, {50, 5}, {59, 5}, {100, 10}, {109, 10}, {1000, 100},
 	}
 	for _, tt := range tests {
-		if got := PruneAllowed(tt.orphans, tt.managed, 0.1, 5); got != tt.want {
-			t.Errorf("PruneAllowed(%d, %d) = %v, want %v", tt.orphans, tt.managed, got, tt.want)
+		if got := DeleteLimit(tt.managed, 0.1, 5); got != tt.want {
+			t.Errorf("DeleteLimit(%d) = %d, want %d", tt.managed, got, tt.want)
+		}
+	}
+}
+
+func TestIsImmutable(t *testing.T) {
+	gk := schema.GroupKind{Kind: "Service"}
+	invalid := func(msg string) error {
+		return apierrors.NewInvalid(gk, "db", field.ErrorList{field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), "None", msg)})
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"Service turned headless", invalid("may not change once set"), true},
+		{"Deployment selector", invalid("field is immutable"), true},
+		{"StatefulSet spec", apierrors.NewInvalid(gk, "db", field.ErrorList{field.Forbidden(field.NewPath("spec"),
+			"updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template' are forbidden")}), true},
+		{"wrapped", fmt.Errorf("failed to apply: %w", invalid("field is immutable")), true},
+		{"another invalid value", invalid("must be no more than 63 characters"), false},
+		{"not invalid", apierrors.NewConflict(schema.GroupResource{Resource: "services"}, "db", errors.New("immutable")), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsImmutable(tt.err); got != tt.want {
+			t.Errorf("%s: IsImmutable() = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

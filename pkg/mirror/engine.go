@@ -2,8 +2,10 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -125,17 +127,7 @@ func (e *Engine) apply(ctx context.Context, desired *unstructured.Unstructured, 
 // server-side apply. The copy is marked, so that its first update migrates the ownership of its
 // fields to dr-syncer's apply entry; from then on fields dropped from the source are dropped on DR.
 func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured, p Policy, c Change) Change {
-	obj := typed(desired) // a copy already
-	if obj == nil {
-		obj = desired.DeepCopy()
-	}
-	annotations := obj.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[transform.AnnotationOwnership] = "create"
-	obj.SetAnnotations(annotations)
-	version, err := e.writer().Create(ctx, obj, FieldManager)
+	version, err := e.writer().Create(ctx, createdCopy(desired), FieldManager)
 	if apierrors.IsAlreadyExists(err) {
 		// Someone else's object after all: decide again on what is really there.
 		p.LiveIsComplete = false
@@ -148,6 +140,22 @@ func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured,
 	}
 	c.LiveVersion = version
 	return c
+}
+
+// createdCopy is desired as a plain create writes it: typed when it can be, marked so that its
+// first update migrates field ownership to dr-syncer's apply entry.
+func createdCopy(desired *unstructured.Unstructured) client.Object {
+	obj := typed(desired) // a copy already
+	if obj == nil {
+		obj = desired.DeepCopy()
+	}
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[transform.AnnotationOwnership] = "create"
+	obj.SetAnnotations(annotations)
+	return obj
 }
 
 // typed converts a built-in kind to its Go type, so that the create travels as protobuf, which the
@@ -197,12 +205,6 @@ func (e *Engine) Delete(ctx context.Context, obj client.Object) Change {
 	return c
 }
 
-// PruneAllowed is the mass-delete breaker: a pass may delete at most maxFraction of the managed
-// objects of a target, but always at least minAllowed, so small namespaces can still be emptied.
-func PruneAllowed(orphans, managed int, maxFraction float64, minAllowed int) bool {
-	return orphans <= minAllowed || float64(orphans) <= maxFraction*float64(managed)
-}
-
 // applyRank orders kinds as DESIGN §3 says: identities and configuration first, then storage and
 // Services, then workloads, then what points at workloads. Custom resources go last.
 var applyRank = map[string]int{
@@ -225,3 +227,60 @@ func isCustom(gk schema.GroupKind) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// immutableMessages are how the API server says an update changes what only a re-creation can.
+var immutableMessages = []string{"immutable", "may not change once set", "updates to statefulset spec for fields other than"}
+
+// IsImmutable reports whether a write was refused because it changes an immutable field (a
+// Service turned headless, a new Deployment selector, a PVC's storage class): the copy must be
+// replaced, not updated.
+func IsImmutable(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) {
+		return false
+	}
+	texts := []string{status.Status().Message}
+	if d := status.Status().Details; d != nil {
+		for _, c := range d.Causes {
+			texts = append(texts, c.Message)
+		}
+	}
+	for _, t := range texts {
+		for _, m := range immutableMessages {
+			if strings.Contains(t, m) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Replace deletes the live copy (only the very object seen, by UID) and creates desired in its
+// place. A copy held on DR by finalizers is deleted once; the create fails until it is gone, and
+// a later pass completes the replacement.
+func (e *Engine) Replace(ctx context.Context, desired *unstructured.Unstructured, live metav1.Object) Change {
+	c := Change{GroupKind: desired.GroupVersionKind().GroupKind(), Namespace: desired.GetNamespace(), Name: desired.GetName(), Action: ActionReplace}
+	fail := func(format string, args ...any) Change {
+		c.Err, c.Action = fmt.Errorf(format, args...), ActionFailed
+		return c
+	}
+	if live.GetDeletionTimestamp() == nil {
+		old := &metav1.PartialObjectMetadata{}
+		old.SetGroupVersionKind(desired.GroupVersionKind())
+		old.SetNamespace(desired.GetNamespace())
+		old.SetName(desired.GetName())
+		if err := e.Client.Delete(ctx, old, client.Preconditions{UID: ptr(live.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+			return fail("failed to delete %s %s/%s to replace it: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
+		}
+	}
+	version, err := e.writer().Create(ctx, createdCopy(desired), FieldManager)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return fail("%s %s/%s is replaced: the old copy is still being deleted on DR (finalizers %v); it is created once that is done",
+			c.GroupKind.Kind, c.Namespace, c.Name, live.GetFinalizers())
+	case err != nil:
+		return fail("failed to create %s %s/%s in place of the old copy: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
+	}
+	c.LiveVersion = version
+	return c
+}
