@@ -193,4 +193,3 @@ func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.Pa
 	}
 	return false, nil
 }
-

@@ -25,12 +25,14 @@ func (s *subject) namespaced() bool { return s.obj.GetNamespace() != "" }
 func (s *subject) requested() string {
 	return s.obj.GetAnnotations()[v1alpha1.AnnotationSyncRequestedAt]
 }
+
 // deletesApproved says an operator approved, with a new drsyncer.io/approve-deletes value, the
 // deletes the mass-delete breaker holds back.
 func (s *subject) deletesApproved() bool {
 	v := s.obj.GetAnnotations()[v1alpha1.AnnotationApproveDeletes]
 	return v != "" && v != s.status.LastHandledDeleteApproval
 }
+
 // cliName is how kubectl drsyncer names the replication.
 func (s *subject) cliName() string {
 	if s.namespaced() {

@@ -66,7 +66,9 @@ func finalizeNamespace(ctx context.Context, cfg *rest.Config, c client.Client, n
 	ns.Spec.Finalizers = nil
 	_, err = cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	Eventually(func() bool { return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})) }).WithTimeout(wait).Should(BeTrue())
+	Eventually(func() bool {
+		return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}))
+	}).WithTimeout(wait).Should(BeTrue())
 }
 
 // firstTarget is the status of a replication's first target, empty before the first pass.
@@ -77,7 +79,9 @@ func firstTarget(st v1alpha1.ReplicationStatus) v1alpha1.TargetStatus {
 	return st.Targets[0]
 }
 
-func problemsOf(st v1alpha1.ReplicationStatus) []v1alpha1.ObjectProblem { return firstTarget(st).Problems }
+func problemsOf(st v1alpha1.ReplicationStatus) []v1alpha1.ObjectProblem {
+	return firstTarget(st).Problems
+}
 
 // syncedOf is the synced count of a replication's first target.
 func syncedOf(ctx context.Context, name string) int32 { return firstTarget(crStatus(ctx, name)).Synced }
@@ -92,7 +96,9 @@ var _ = Describe("Trust: no mistake on the source destroys the copy", func() {
 		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
 		createConfigMaps(ctx, a.Name, "a", 3)
 		createConfigMaps(ctx, b.Name, "b", 20)
-		Eventually(func() []int { return []int{countOnDR(ctx, env.DRClient, a.Name+"-dr"), countOnDR(ctx, env.DRClient, b.Name+"-dr")} }).
+		Eventually(func() []int {
+			return []int{countOnDR(ctx, env.DRClient, a.Name+"-dr"), countOnDR(ctx, env.DRClient, b.Name+"-dr")}
+		}).
 			WithTimeout(wait).Should(Equal([]int{3, 20}))
 
 		By("deleting namespace a on the source (envtest leaves it Terminating), then its ConfigMaps as the namespace controller would")
@@ -227,7 +233,9 @@ var _ = Describe("Trust: nothing remembered outlives the truth", func() {
 		kc, err := env.Kubeconfig(env.DR, remote)
 		Expect(err).NotTo(HaveOccurred())
 		registerRemote(ctx, remote, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
-		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Targets = []v1alpha1.Target{target(remote, "{{.Namespace}}-dr")} })
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets = []v1alpha1.Target{target(remote, "{{.Namespace}}-dr")}
+		})
 		createConfigMaps(ctx, ns.Name, "r", 5)
 		Eventually(func() int { return countOnDR(ctx, env.DRClient, drNS) }).WithTimeout(wait).Should(Equal(5))
 		Eventually(func() int32 { return syncedOf(ctx, cr.Name) }).WithTimeout(wait).Should(Equal(int32(5)))
