@@ -6,12 +6,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -153,5 +155,47 @@ var _ = Describe("a namespaced Replication", func() {
 		Expect(r2.out).To(ContainSubstring("replication: would be fenced: Replication team/mine suspended"))
 		Expect(r2.out).To(ContainSubstring("DR Deployment team/api: replicas 0 → 2"))
 		Expect(r2.out).To(ContainSubstring("1 DR copy to change, 0 already done"))
+	})
+})
+
+var _ = Describe("approve-deletes", func() {
+	It("lets the next pass delete what the mass-delete breaker holds back", func(ctx context.Context) {
+		optIn(ctx, "purge", func(cr *v1alpha1.ClusterReplication) { cr.Spec.DeletionPolicy = v1alpha1.DeletionDelete })
+		for i := range 24 {
+			Eventually(func() error {
+				return env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "purge", Name: "cm-" + strconv.Itoa(i)}})
+			}).WithTimeout(wait).Should(Succeed())
+		}
+		countDR := func() int {
+			var l corev1.ConfigMapList
+			_ = env.DRClient.List(ctx, &l, client.InNamespace("purge-dr"))
+			return len(l.Items)
+		}
+		Eventually(countDR).WithTimeout(wait).Should(Equal(25))
+
+		By("deleting every source object trips the breaker")
+		Expect(env.SourceClient.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace("purge"))).To(Succeed())
+		Eventually(func() string {
+			var cr v1alpha1.ClusterReplication
+			_ = env.SourceClient.Get(ctx, client.ObjectKey{Name: "purge"}, &cr)
+			if c := meta.FindStatusCondition(cr.Status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+				return c.Message
+			}
+			return ""
+		}).WithTimeout(wait).Should(ContainSubstring("kubectl drsyncer approve-deletes purge"))
+		Expect(countDR()).To(BeNumerically(">", 0))
+
+		r := drsyncer(ctx, "approve-deletes", "purge")
+		Expect(r.code).To(BeZero(), r.err)
+		Expect(r.out).To(ContainSubstring("approved deletes of purge handled"))
+		Expect(r.out).To(MatchRegexp(`dr: 0 synced, 0 drifted, 0 failed`))
+		Expect(countDR()).To(BeZero(), "every copy whose source is gone was deleted by the approved pass")
+	})
+
+	It("refuses a replication that deletes nothing", func(ctx context.Context) {
+		optIn(ctx, "keeper", nil)
+		r := drsyncer(ctx, "approve-deletes", "keeper")
+		Expect(r.code).To(Equal(1))
+		Expect(r.err).To(ContainSubstring("deletionPolicy Retain"))
 	})
 })
