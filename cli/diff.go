@@ -86,7 +86,7 @@ func (o *options) runDiff(ctx context.Context, name, targetName, sourceCluster s
 				fmt.Fprintf(o.errOut, "warning: namespace %s: %v\n", ns, err)
 				continue
 			}
-			opts := scope.TransformOptions(r.spec, t, sourceCluster, r.obj.GetName(), dest)
+			opts := scope.TransformOptions(r.spec, t, sourceCluster, r.obj.GetNamespace(), r.obj.GetName(), dest)
 			if err := o.diffKind(ctx, src, dr, r, m.GroupVersionKind, ns, dest, sel, opts, &n); err != nil {
 				return err
 			}

@@ -15,6 +15,10 @@ const (
 	ManagedByValue = "dr-syncer"
 	// AnnotationSource on a DR copy is "cluster/namespace/name" of its source object.
 	AnnotationSource = "drsyncer.io/source"
+	// AnnotationOwner on a DR copy names the one replication that writes and prunes it:
+	// "ClusterReplication/<name>" or "Replication/<namespace>/<name>". Another replication that
+	// would write the same DR object reports a Conflict and leaves it alone.
+	AnnotationOwner = "drsyncer.io/owner"
 	// AnnotationSourceUID on a DR copy is the UID of its source object.
 	AnnotationSourceUID = "drsyncer.io/source-uid"
 	// AnnotationSpecHash on a DR copy is the hash of the desired state last applied.

@@ -21,6 +21,7 @@ func TestWellKnownKeysAgree(t *testing.T) {
 		"ownership":          {transform.AnnotationOwnership, v1alpha1.AnnotationOwnership},
 		"source suspend":     {transform.AnnotationSourceSuspend, v1alpha1.AnnotationSourceSuspend},
 		"promoted":           {transform.AnnotationPromoted, v1alpha1.AnnotationPromoted},
+		"owner":              {transform.AnnotationOwner, v1alpha1.AnnotationOwner},
 		"replicas mode zero": {string(transform.ReplicasZero), v1alpha1.ReplicasZero},
 		"replicas preserve":  {string(transform.ReplicasPreserve), v1alpha1.ReplicasPreserve},
 	}

@@ -263,7 +263,7 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 
 // transformOptions are the transform settings of one target.
 func (r *Reconciler) transformOptions(s *subject, t v1alpha1.Target, destNS string) transform.Options {
-	return scope.TransformOptions(s.spec, t, r.Options.SourceCluster, s.name(), destNS)
+	return scope.TransformOptions(s.spec, t, r.Options.SourceCluster, s.obj.GetNamespace(), s.name(), destNS)
 }
 
 // forgetApplied clears the pending change times of the objects this pass handled, and any older

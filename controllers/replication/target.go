@@ -58,8 +58,11 @@ func (tr *targetResult) add(c mirror.Change) {
 	case mirror.ActionFailed:
 		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Failed", message: oneLine(c.Err)})
 	case mirror.ActionConflict:
-		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Conflict",
-			message: "exists on the DR cluster and is not managed by dr-syncer (conflictPolicy Skip)"})
+		msg := "exists on the DR cluster and is not managed by dr-syncer (conflictPolicy Skip)"
+		if c.Owner != "" {
+			msg = "is the DR copy written by " + c.Owner + ": one replication owns each DR object, so it is neither written nor pruned here"
+		}
+		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Conflict", message: msg})
 	case mirror.ActionPromoted:
 		tr.promoted++
 	case mirror.ActionMissing:
@@ -141,7 +144,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 			}
 			continue
 		}
-		live, err := r.liveCopies(ctx, cl, gvk, s.name(), res.namespaces)
+		live, err := r.liveCopies(ctx, cl, gvk, s, res.namespaces)
 		if err != nil {
 			res.unavailable = fmt.Sprintf("cannot read %s copies: %s", gvk.Kind, oneLine(err))
 			return res
@@ -243,19 +246,24 @@ func (r *Reconciler) ensureNamespace(ctx context.Context, cl *clusters.Cluster, 
 }
 
 // liveCopies lists a replication's managed copies of a kind in the DR namespaces (metadata only),
-// keyed by namespace/name. A cluster that does not answer fails the list within a bounded time.
-func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind, replication string, namespaces []string) (map[string]*metav1.PartialObjectMetadata, error) {
+// keyed by namespace/name; copies another replication owns (one of the same name, say) are not
+// its own. A cluster that does not answer fails the list within a bounded time.
+func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind, s *subject, namespaces []string) (map[string]*metav1.PartialObjectMetadata, error) {
+	owner := scope.Owner(s.obj.GetNamespace(), s.name())
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	out := map[string]*metav1.PartialObjectMetadata{}
 	for _, ns := range namespaces {
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{transform.LabelReplication: replication}); err != nil {
+		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{transform.LabelReplication: s.name()}); err != nil {
 			return nil, err
 		}
 		for i := range list.Items {
 			item := &list.Items[i]
+			if mirror.IsOwnedByOther(item, owner) {
+				continue
+			}
 			item.SetGroupVersionKind(gvk)
 			out[ns+"/"+item.GetName()] = item
 		}

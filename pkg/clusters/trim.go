@@ -29,7 +29,7 @@ func TrimMetadata(keepLabels, keepAnnotations []string) toolscache.TransformFunc
 // DRCopyTransform trims the DR caches to what planning, pairing and triggering read.
 var DRCopyTransform = TrimMetadata(
 	[]string{transform.LabelManagedBy, transform.LabelReplication},
-	[]string{transform.AnnotationSource, transform.AnnotationSpecHash, transform.AnnotationOwnership, transform.AnnotationPromoted},
+	[]string{transform.AnnotationSource, transform.AnnotationSpecHash, transform.AnnotationOwnership, transform.AnnotationPromoted, transform.AnnotationOwner},
 )
 
 func only(m map[string]string, keep []string) map[string]string {

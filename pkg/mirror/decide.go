@@ -66,6 +66,9 @@ func Plan(desired *unstructured.Unstructured, live metav1.Object, p Policy) (a A
 		return ActionCreate, false
 	case IsPromoted(live):
 		return ActionPromoted, false
+	case OwnedByAnother(live, desired):
+		// Another replication's copy: never written, whatever the conflict policy.
+		return ActionConflict, false
 	case !Owns(live, desired):
 		if p.Adopt {
 			return ActionAdopt, false
@@ -104,8 +107,22 @@ func IsPromoted(live metav1.Object) bool {
 	return live.GetAnnotations()[transform.AnnotationPromoted] != ""
 }
 
-// Owns reports whether live is dr-syncer's copy of the same source object as desired.
+// Owns reports whether live is dr-syncer's copy of the same source object as desired, written by
+// the same replication (a copy written before owners were recorded has none: it is taken over).
 func Owns(live metav1.Object, desired *unstructured.Unstructured) bool {
 	return live.GetLabels()[transform.LabelManagedBy] == transform.ManagedByValue &&
-		live.GetAnnotations()[transform.AnnotationSource] == desired.GetAnnotations()[transform.AnnotationSource]
+		live.GetAnnotations()[transform.AnnotationSource] == desired.GetAnnotations()[transform.AnnotationSource] &&
+		!OwnedByAnother(live, desired)
+}
+
+// OwnedByAnother reports whether live is a dr-syncer copy that another replication owns: one
+// replication owns each DR object, and no other writes or prunes it.
+func OwnedByAnother(live metav1.Object, desired *unstructured.Unstructured) bool {
+	return IsOwnedByOther(live, desired.GetAnnotations()[transform.AnnotationOwner])
+}
+
+// IsOwnedByOther reports whether live is a dr-syncer copy whose recorded owner is not owner.
+func IsOwnedByOther(live metav1.Object, owner string) bool {
+	theirs := live.GetAnnotations()[transform.AnnotationOwner]
+	return live.GetLabels()[transform.LabelManagedBy] == transform.ManagedByValue && theirs != "" && owner != "" && theirs != owner
 }

@@ -27,6 +27,14 @@ func cm(source, hash, color string, managed bool) *unstructured.Unstructured {
 	return u
 }
 
+// owned is cm with an owner annotation.
+func owned(u *unstructured.Unstructured, owner string) *unstructured.Unstructured {
+	a := u.GetAnnotations()
+	a[transform.AnnotationOwner] = owner
+	u.SetAnnotations(a)
+	return u
+}
+
 // promoted is a copy promoted on DR (failover) and since scaled or edited there.
 func promoted() *unstructured.Unstructured {
 	u := cm("src/shop/app", "h0", "red", true)
@@ -134,7 +142,7 @@ func TestIsImmutable(t *testing.T) {
 }
 
 func TestPlan(t *testing.T) {
-	desired := cm("src/shop/app", "h1", "blue", true)
+	desired := owned(cm("src/shop/app", "h1", "blue", true), "ClusterReplication/prod")
 	tests := []struct {
 		name        string
 		live        *unstructured.Unstructured
@@ -148,6 +156,11 @@ func TestPlan(t *testing.T) {
 		{"hash differs", cm("src/shop/app", "h0", "red", true), Policy{}, ActionUpdate, false},
 		{"hash equal, not verified: compare content", cm("src/shop/app", "h1", "blue", true), Policy{}, "", true},
 		{"promoted", promoted(), Policy{}, ActionPromoted, false},
+		{"same owner, hash differs", owned(cm("src/shop/app", "h0", "red", true), "ClusterReplication/prod"), Policy{}, ActionUpdate, false},
+		{"before owners were recorded: ours", cm("src/shop/app", "h0", "red", true), Policy{}, ActionUpdate, false},
+		{"another replication's copy of the same source", owned(cm("src/shop/app", "h0", "red", true), "Replication/shop/app"), Policy{}, ActionConflict, false},
+		{"another replication's copy, even under Adopt", owned(cm("src/shop-dr/app", "h0", "red", true), "Replication/shop-dr/prod"), Policy{Adopt: true}, ActionConflict, false},
+		{"another source's unowned copy under Adopt", cm("src/shop-dr/app", "h0", "red", true), Policy{Adopt: true}, ActionAdopt, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

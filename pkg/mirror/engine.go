@@ -34,6 +34,8 @@ type Change struct {
 	// LiveVersion is the resourceVersion of the DR object after the change, when known: the
 	// written object's, or the one whose content was found equal.
 	LiveVersion string
+	// Owner is the replication that owns the DR object, for a Conflict with another replication.
+	Owner string
 }
 
 // Engine writes to one DR cluster.
@@ -88,6 +90,7 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 			if action == ActionUnchanged {
 				c.LiveVersion = full.GetResourceVersion()
 			}
+			live = full
 		case apierrors.IsNotFound(err):
 			action = ActionCreate
 		default:
@@ -97,6 +100,9 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 		}
 	}
 	c.Action = action
+	if action == ActionConflict && live != nil && OwnedByAnother(live, desired) {
+		c.Owner = live.GetAnnotations()[transform.AnnotationOwner]
+	}
 	if !c.Action.Writes() {
 		return c
 	}

@@ -9,9 +9,9 @@ import (
 
 // TransformOptions are the transform settings of one target of a defaulted replication spec:
 // what the controller writes, and what `kubectl drsyncer diff` compares with.
-func TransformOptions(spec *v1alpha1.ReplicationSpec, t v1alpha1.Target, sourceCluster, replication, destNS string) transform.Options {
+func TransformOptions(spec *v1alpha1.ReplicationSpec, t v1alpha1.Target, sourceCluster, namespace, replication, destNS string) transform.Options {
 	o := transform.Options{
-		SourceCluster: sourceCluster, Replication: replication, TargetNamespace: destNS,
+		SourceCluster: sourceCluster, Replication: replication, Owner: Owner(namespace, replication), TargetNamespace: destNS,
 		Replicas: transform.ReplicasZero, SuspendCronJobs: spec.Workloads.SuspendCronJobs == nil || *spec.Workloads.SuspendCronJobs,
 	}
 	switch rep := spec.Workloads.Replicas; {
@@ -37,4 +37,13 @@ func TransformOptions(spec *v1alpha1.ReplicationSpec, t v1alpha1.Target, sourceC
 		}
 	}
 	return o
+}
+
+// Owner names a replication in the drsyncer.io/owner annotation of its copies:
+// "ClusterReplication/<name>", or "Replication/<namespace>/<name>" for a namespaced one.
+func Owner(namespace, name string) string {
+	if namespace == "" {
+		return "ClusterReplication/" + name
+	}
+	return "Replication/" + namespace + "/" + name
 }

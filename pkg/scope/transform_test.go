@@ -29,7 +29,7 @@ func TestTransformOptions(t *testing.T) {
 			target := v1alpha1.Target{Cluster: "dr", Transforms: &v1alpha1.Transforms{
 				Patches: []v1alpha1.JSONPatch{{Kind: "Deployment", Op: "add", Path: "/spec/paused", Value: &apiextensionsv1.JSON{Raw: []byte(`true`)}}},
 			}}
-			o := TransformOptions(spec, target, "source", "prod", "shop-dr")
+			o := TransformOptions(spec, target, "source", "", "prod", "shop-dr")
 			if o.Replicas != tt.wantMode || o.FixedReplicas != tt.wantFixed || o.SuspendCronJobs != tt.wantSuspend {
 				t.Fatalf("got replicas %s/%d suspend %v", o.Replicas, o.FixedReplicas, o.SuspendCronJobs)
 			}

@@ -29,6 +29,8 @@ const (
 	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
 	AnnotationSourceSuspend  = "drsyncer.io/source-suspend"
 	AnnotationPromoted       = "drsyncer.io/promoted"
+	// AnnotationOwner names the one replication that writes and prunes a copy.
+	AnnotationOwner = "drsyncer.io/owner"
 	// AnnotationOwnership marks a DR copy created with a plain create, whose fields dr-syncer owns
 	// through an Update entry; the first server-side apply migrates them to its Apply entry.
 	AnnotationOwnership = "drsyncer.io/ownership"
@@ -42,6 +44,9 @@ type Options struct {
 	SourceCluster string
 	// Replication is the name of the replication, recorded in the replication label.
 	Replication string
+	// Owner names the replication in the owner annotation ("ClusterReplication/prod",
+	// "Replication/shop/app"): no other replication writes or prunes the copy.
+	Owner string
 	// TargetNamespace is the DR namespace of the copy.
 	TargetNamespace string
 

@@ -315,6 +315,9 @@ func provenance(out, src *unstructured.Unstructured, o Options) {
 	if uid := string(src.GetUID()); uid != "" {
 		annotations[AnnotationSourceUID] = uid
 	}
+	if o.Owner != "" {
+		annotations[AnnotationOwner] = o.Owner
+	}
 	out.SetAnnotations(annotations)
 }
 

@@ -142,6 +142,24 @@ func TestHashChangesWithSpecOnly(t *testing.T) {
 	}
 }
 
+func TestOwnerIsRecordedAndHashed(t *testing.T) {
+	src := readObject(t, "testdata/configmap/input.yaml")
+	o := standby
+	o.Owner = "ClusterReplication/prod"
+	a, err := Desired(src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.GetAnnotations()[AnnotationOwner]; got != o.Owner {
+		t.Fatalf("owner annotation = %q, want %q", got, o.Owner)
+	}
+	o.Owner = "Replication/shop/app"
+	b, _ := Desired(src, o)
+	if Hash(a) == Hash(b) {
+		t.Fatal("another owner must change the hash, so that the copy records it")
+	}
+}
+
 func TestHashIgnoresItsOwnAnnotationAndLeavesTheObjectAlone(t *testing.T) {
 	d, _ := Desired(readObject(t, "testdata/configmap/input.yaml"), standby)
 	recorded := d.GetAnnotations()[AnnotationSpecHash]

@@ -341,3 +341,62 @@ var _ = Describe("Trust: a mass-delete breaker that holds over time and restarts
 		Eventually(stalled).WithTimeout(wait).Should(BeFalse())
 	})
 })
+
+var _ = Describe("Trust: one replication owns each DR object", func() {
+	It("never lets a second replication that maps onto the same DR namespace overwrite or delete the first one's copies", func(ctx context.Context) {
+		// Both replications have the same name, so their copies carry the same replication label:
+		// only the owner annotation tells them apart.
+		name := uniqueName("owner")
+		shop := createNamespace(ctx, "shop", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		drNS := shop.Name + "-dr"
+		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
+		cr.Spec.DeletionPolicy = v1alpha1.DeletionDelete
+		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shop.Name, Name: "a"}, Data: map[string]string{"from": "cluster"}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shop.Name, Name: "c"}, Data: map[string]string{"from": "cluster"}})).To(Succeed())
+		var drCM corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "a", &drCM)
+		eventuallyOnDR(ctx, drNS, "c", &corev1.ConfigMap{})
+		Expect(drCM.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationOwner, "ClusterReplication/"+name))
+
+		By("a tenant replicates its source namespace " + drNS + " onto the same DR namespace, with Adopt and Delete")
+		tenantNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drNS, Labels: tenantLabels}}
+		Expect(env.SourceClient.Create(ctx, tenantNS)).To(Succeed())
+		tenant := replication(drNS, name, target(harness.RemoteClusterName, ""))
+		tenant.Spec.ConflictPolicy = v1alpha1.ConflictAdopt
+		tenant.Spec.DeletionPolicy = v1alpha1.DeletionDelete
+		Expect(env.SourceClient.Create(ctx, tenant)).To(Succeed())
+		Eventually(func() error {
+			return env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "a"}, Data: map[string]string{"from": "tenant"}})
+		}).WithTimeout(wait).Should(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "b"}, Data: map[string]string{"from": "tenant"}})).To(Succeed())
+		var tb corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "b", &tb)
+		Expect(tb.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationOwner, "Replication/"+drNS+"/"+name))
+		tenantStatus := func() v1alpha1.ReplicationStatus {
+			var r v1alpha1.Replication
+			Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(tenant), &r)).To(Succeed())
+			return r.Status
+		}
+		Eventually(func() []v1alpha1.ObjectProblem { return problemsOf(tenantStatus()) }).WithTimeout(wait).Should(ContainElement(And(
+			HaveField("Name", "a"), HaveField("Reason", "Conflict"), HaveField("Message", ContainSubstring("ClusterReplication/"+name)))))
+
+		By("the cluster-wide replication then meets the tenant's copy b")
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shop.Name, Name: "b"}, Data: map[string]string{"from": "cluster"}})).To(Succeed())
+		Eventually(func() []v1alpha1.ObjectProblem { return problemsOf(crStatus(ctx, name)) }).WithTimeout(wait).Should(ContainElement(And(
+			HaveField("Name", "b"), HaveField("Reason", "Conflict"), HaveField("Message", ContainSubstring("Replication/"+drNS+"/"+name)))))
+
+		By("deleting sources on both sides deletes only each one's own copies")
+		Expect(env.SourceClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "a"}})).To(Succeed())
+		Expect(env.SourceClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shop.Name, Name: "b"}})).To(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(drGet(ctx, drNS, "a", &drCM)).To(Succeed())
+			g.Expect(drCM.Data).To(HaveKeyWithValue("from", "cluster"))
+			g.Expect(drGet(ctx, drNS, "b", &tb)).To(Succeed())
+			g.Expect(tb.Data).To(HaveKeyWithValue("from", "tenant"))
+			g.Expect(drGet(ctx, drNS, "c", &corev1.ConfigMap{})).To(Succeed())
+		}).WithTimeout(3 * time.Second).Should(Succeed())
+		Expect(env.SourceClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shop.Name, Name: "c"}})).To(Succeed())
+		eventuallyGoneFromDR(ctx, drNS, "c", &corev1.ConfigMap{})
+	})
+})
