@@ -178,6 +178,17 @@ type DriftSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="interval must be between 10s and 24h"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
+	// AllowedFieldManagers may own fields of a DR copy without that being drift, for example an
+	// autoscaler on DR. Under Correct a copy converges to exactly its desired state plus what the
+	// DR cluster sets itself (defaults, status, allocated IPs, its controllers): fields any other
+	// field manager sets on DR (kubectl edit, patch or apply, other controllers) are drift and
+	// are removed. Default: none.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	// +listType=set
+	// +optional
+	AllowedFieldManagers []string `json:"allowedFieldManagers,omitempty"`
 }
 
 // WorkloadSpec sets how workloads look on DR.

@@ -81,6 +81,9 @@ func (tr *targetResult) add(c mirror.Change) {
 		if c.Action == mirror.ActionReportDrift {
 			msg = "changed on the DR cluster; reported only (drift policy Report)"
 		}
+		if c.Detail != "" {
+			msg = strings.Replace(msg, "cluster;", "cluster ("+c.Detail+");", 1)
+		}
 		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Drifted", message: msg})
 	}
 }
@@ -131,7 +134,8 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 	}
 	p := &targetPass{s: s, t: t, cl: cl, g: g, terminating: src.terminating,
 		engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
-		policy: mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt}}
+		policy: mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt,
+			AllowedManagers: s.spec.Drift.AllowedFieldManagers}}
 	// Plan every kind first, so the content of all of them is read ahead of the writes.
 	var plans []kindPlan
 	managed := 0

@@ -2,8 +2,10 @@ package clusters
 
 import (
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -26,8 +28,28 @@ func TrimMetadata(keepLabels, keepAnnotations []string) toolscache.TransformFunc
 	}
 }
 
-// DRCopyTransform trims the DR caches to what planning, pairing and triggering read.
-var DRCopyTransform = TrimMetadata(
+// DRCopyTransform trims the DR caches to what planning, pairing and triggering read. Of the
+// managed fields it keeps only the entries of other field managers (their names, not their
+// fields), so that a copy someone edited on DR is seen to need a closer look; a copy only
+// dr-syncer wrote keeps none.
+func DRCopyTransform(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		return in, nil // a tombstone or another wrapper: left as it is
+	}
+	var foreign []metav1.ManagedFieldsEntry
+	for _, e := range obj.GetManagedFields() {
+		if mirror.IsForeignEntry(e, nil) {
+			e.FieldsV1 = nil
+			foreign = append(foreign, e)
+		}
+	}
+	out, err := trimDRCopy(in)
+	obj.SetManagedFields(foreign)
+	return out, err
+}
+
+var trimDRCopy = TrimMetadata(
 	[]string{transform.LabelManagedBy, transform.LabelReplication},
 	[]string{transform.AnnotationSource, transform.AnnotationSpecHash, transform.AnnotationOwnership, transform.AnnotationPromoted, transform.AnnotationOwner},
 )

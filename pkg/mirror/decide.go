@@ -56,6 +56,8 @@ type Policy struct {
 	// LiveIsComplete says an absent live object is truly absent (dr-syncer created the namespace
 	// and sees all of it), so a create needs no look-up first.
 	LiveIsComplete bool
+	// AllowedManagers may own fields of a copy on DR without that being drift.
+	AllowedManagers []string
 }
 
 // Plan decides from the live object's metadata alone when it can (DR caches hold metadata only);
@@ -80,6 +82,12 @@ func Plan(desired *unstructured.Unstructured, live metav1.Object, p Policy) (a A
 	return "", true
 }
 
+// HasForeignFields reports whether another field manager than dr-syncer owns fields of live that
+// are drift (see ForeignManagers).
+func HasForeignFields(live metav1.Object, p Policy) bool {
+	return len(ForeignManagers(live.GetManagedFields(), p.AllowedManagers)) > 0
+}
+
 // Decide says what the DR copy needs: desired is the transformed source object (with its spec
 // hash), live the DR object or nil.
 func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
@@ -89,7 +97,7 @@ func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
 	if a, needsContent := Plan(desired, live, p); !needsContent {
 		return a
 	}
-	if Matches(desired.Object, live.Object) {
+	if Matches(desired.Object, live.Object) && !HasForeignFields(live, p) {
 		return ActionUnchanged
 	}
 	switch p.Drift {

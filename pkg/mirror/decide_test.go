@@ -83,8 +83,10 @@ func TestMatches(t *testing.T) {
 	}{
 		{"int vs float", map[string]any{"n": int64(3)}, map[string]any{"n": float64(3)}, true},
 		{"different numbers", map[string]any{"n": int64(3)}, map[string]any{"n": int64(4)}, false},
-		{"quantities normalized", map[string]any{"cpu": "1000m"}, map[string]any{"cpu": "1"}, true},
-		{"different quantities", map[string]any{"mem": "1Gi"}, map[string]any{"mem": "1G"}, false},
+		{"quantities normalized in resource lists", map[string]any{"limits": map[string]any{"cpu": "1000m"}}, map[string]any{"limits": map[string]any{"cpu": "1"}}, true},
+		{"different quantities", map[string]any{"requests": map[string]any{"mem": "1Gi"}}, map[string]any{"requests": map[string]any{"mem": "1G"}}, false},
+		{"ConfigMap data is never a quantity", map[string]any{"data": map[string]any{"count": "1"}}, map[string]any{"data": map[string]any{"count": "1000m"}}, false},
+		{"nor a label", map[string]any{"labels": map[string]any{"cpu": "1"}}, map[string]any{"labels": map[string]any{"cpu": "1000m"}}, false},
 		{"missing field", map[string]any{"a": "x"}, map[string]any{}, false},
 		{"empty desired map missing live", map[string]any{"a": map[string]any{}}, map[string]any{}, true},
 		{"list with defaults added", map[string]any{"c": []any{map[string]any{"name": "a"}}},

