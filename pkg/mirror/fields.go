@@ -83,7 +83,7 @@ func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion 
 	if err != nil {
 		return nil, false, err
 	}
-	entry.FieldsV1 = &metav1.FieldsV1{Raw: raw}
+	entry.FieldsV1 = metav1.NewFieldsV1(string(raw))
 	out = []metav1.ManagedFieldsEntry{entry}
 	for i, e := range entries {
 		if i != ours && tolerated(e, allowed) && !isOurs(e) {
@@ -95,8 +95,12 @@ func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion 
 
 func fieldSet(e metav1.ManagedFieldsEntry) (*fieldpath.Set, error) {
 	s := &fieldpath.Set{}
-	if e.FieldsV1 == nil || len(bytes.TrimSpace(e.FieldsV1.Raw)) == 0 {
+	if e.FieldsV1 == nil {
 		return s, nil
 	}
-	return s, s.FromJSON(bytes.NewReader(e.FieldsV1.Raw))
+	raw := e.FieldsV1.GetRawBytes()
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return s, nil
+	}
+	return s, s.FromJSON(bytes.NewReader(raw))
 }

