@@ -59,6 +59,7 @@ manifests: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) ## Generate CRDs, 
 		output:crd:artifacts:config=config/crd/bases \
 		output:rbac:artifacts:config=config/rbac \
 		output:webhook:artifacts:config=config/webhook
+	go run ./hack/crdname
 	go run ./hack/chartsync
 	go run ./hack/apidocs
 

@@ -50,6 +50,9 @@ func (namespaceLabeler) Handle(_ context.Context, req admission.Request) admissi
 func namespaceLabelPatch(old, ns metav1.Object) []jsonpatch.Operation {
 	want := ns.GetAnnotations()[v1alpha1.AnnotationReplicate]
 	has, labeled := ns.GetLabels()[v1alpha1.LabelReplication]
+	if len(scope.InvalidReplicationName(want)) > 0 && want != "" {
+		return nil // never an invalid label value: the write would fail for the user
+	}
 	switch {
 	case want != "" && has != want:
 		return setLabel(ns.GetLabels(), want)
@@ -122,8 +125,8 @@ func (l *resourceLabeler) replicationOf(ctx context.Context, namespace string) (
 // replication ("" when none covers it). Objects that are never mirrored lose the label, so that
 // an exclusion added later also removes the DR copy under deletionPolicy Delete.
 func resourceLabelPatch(gk schema.GroupKind, obj metav1.Object, secretType, replication string) []jsonpatch.Operation {
-	if replication == "" {
-		return nil
+	if replication == "" || len(scope.InvalidReplicationName(replication)) > 0 {
+		return nil // an invalid label value would make the user's write fail
 	}
 	has, labeled := obj.GetLabels()[v1alpha1.LabelReplication]
 	if scope.SkipReason(gk, obj, secretType, false) != "" {

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"strings"
 	"testing"
 
 	"gomodules.xyz/jsonpatch/v2"
@@ -42,6 +43,7 @@ func TestNamespaceLabelPatch(t *testing.T) {
 		{"annotation removed", meta(lbl, ann), meta(lbl, nil), "remove"},
 		{"label set by the controller stays", meta(lbl, nil), meta(lbl, nil), "none"},
 		{"plain namespace", meta(nil, nil), meta(nil, nil), "none"},
+		{"never an invalid label value", meta(nil, nil), meta(nil, map[string]string{v1alpha1.AnnotationReplicate: strings.Repeat("a", 64)}), "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +74,8 @@ func TestResourceLabelPatch(t *testing.T) {
 		{"service account token", secret, meta(nil, nil), "kubernetes.io/service-account-token", "prod", "none"},
 		{"helm release", secret, meta(nil, nil), "helm.sh/release.v1", "prod", "none"},
 		{"opaque secret", secret, meta(nil, nil), "Opaque", "prod", "set prod"},
+		{"a name too long for a label value", cm, meta(nil, nil), "", strings.Repeat("a", 64), "none"},
+		{"a name that is not a label value", cm, meta(nil, nil), "", "Prod.Main", "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

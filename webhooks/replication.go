@@ -158,6 +158,7 @@ func (v replicationValidator) check(ctx context.Context, obj *v1alpha1.Replicati
 	if obj.Namespace == v.opts.ControllerNamespace || scope.IsSystemNamespace(obj.Namespace) {
 		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), fmt.Sprintf("namespace %q is never replicated", obj.Namespace)))
 	}
+	errs = append(errs, validateName(obj.Name)...)
 	warnings, ruleErrs, err := v.validate(ctx, namespacedClaim(obj))
 	if err != nil {
 		return nil, err
@@ -190,6 +191,7 @@ func (v clusterReplicationValidator) check(ctx context.Context, obj *v1alpha1.Cl
 			errs = append(errs, field.Invalid(field.NewPath("spec", "namespaceSelector"), sel, err.Error()))
 		}
 	}
+	errs = append(errs, validateName(obj.Name)...)
 	warnings, ruleErrs, err := v.validate(ctx, clusterClaim(obj, nss.Items))
 	if err != nil {
 		return nil, err

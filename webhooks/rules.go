@@ -40,6 +40,16 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 
 // validateSpec checks what the CRD schema cannot express without other objects: the cron
 // expression, patches, label keys and the selector.
+// validateName checks what the CRD's CEL rule checks (for a CRD older than the webhook): the name
+// of a replication is the value of the replication label on everything it covers.
+func validateName(name string) field.ErrorList {
+	if msgs := scope.InvalidReplicationName(name); len(msgs) > 0 {
+		return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), name,
+			"must be a DNS-1123 label of at most 63 characters: the name is the value of the "+v1alpha1.LabelReplication+" label on every object it covers ("+strings.Join(msgs, "; ")+")")}
+	}
+	return nil
+}
+
 func validateSpec(spec *v1alpha1.ReplicationSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if spec.Schedule != "" {

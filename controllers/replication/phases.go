@@ -51,6 +51,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		setSuspended(s)
 		return ctrl.Result{}, nil
 	}
+	if msgs := scope.InvalidReplicationName(s.name()); len(msgs) > 0 {
+		// Admitted past the CRD's rule (an older CRD): nothing is labeled or written.
+		setInvalid(s, "metadata.name %q cannot be the value of the %s label (%s): recreate it with a DNS-1123 label of at most 63 characters",
+			s.name(), v1alpha1.LabelReplication, strings.Join(msgs, "; "))
+		return ctrl.Result{}, nil
+	}
 	timing := decideTiming(s.spec, s.status, s.requested(), now)
 	if !timing.Run {
 		setWaiting(s, timing)

@@ -33,6 +33,12 @@ func setSuspended(s *subject) {
 	condition(s, v1alpha1.ConditionStalled, false, v1alpha1.ReasonSuspended, "suspended")
 }
 
+func setInvalid(s *subject, format string, args ...any) {
+	condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonInvalidSpec, format, args...)
+	condition(s, v1alpha1.ConditionStalled, true, v1alpha1.ReasonInvalidSpec, format, args...)
+	condition(s, v1alpha1.ConditionReconciling, false, v1alpha1.ReasonInvalidSpec, "not reconciled")
+}
+
 func setWaiting(s *subject, t timing) {
 	for i := range s.status.Targets {
 		if !t.Next.IsZero() {

@@ -48,6 +48,9 @@ func run(dir, out string) error {
 				walk(&b, top, p, v.Schema.OpenAPIV3Schema.Required)
 			}
 		}
+		for _, r := range v.Schema.OpenAPIV3Schema.XValidations {
+			fmt.Fprintf(&b, "\nRule checked by the API server (CEL) on `%s`: %s\n", strings.TrimPrefix(r.FieldPath, "."), r.Message)
+		}
 		if p := v.Schema.OpenAPIV3Schema.Properties["spec"].XValidations; len(p) > 0 {
 			b.WriteString("\nRules checked by the API server (CEL) on `spec`:\n\n")
 			for _, r := range p {

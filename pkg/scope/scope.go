@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
@@ -135,6 +136,12 @@ func SourceNamespaces(name string, selector *metav1.LabelSelector, namespaces []
 	}
 	slices.Sort(out)
 	return out
+}
+
+// InvalidReplicationName says why a replication name cannot be the value of the replication label
+// (nil when it can): a DNS-1123 label of at most 63 characters.
+func InvalidReplicationName(name string) []string {
+	return validation.IsDNS1123Label(name)
 }
 
 // IsSystemNamespace reports whether a source namespace is never replicated.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -231,6 +232,36 @@ var _ = Describe("kubectl", func() {
 		Expect(string(out)).To(ContainSubstring("spec.schedule"))
 		Expect(string(out)).To(ContainSubstring("schedule is required when mode is Scheduled"))
 		Expect(string(out)).To(ContainSubstring("spec.workloads.replicas"))
+	})
+
+	It("rejects a replication name that cannot be a label value, with its field path, for both kinds", func(ctx context.Context) {
+		kubeconfig, err := env.Kubeconfig(env.Source, "kubectl-user3")
+		Expect(err).NotTo(HaveOccurred())
+		dir := GinkgoT().TempDir()
+		path := filepath.Join(dir, "source.kubeconfig")
+		Expect(os.WriteFile(path, kubeconfig, 0o600)).To(Succeed())
+		long := strings.Repeat("a", 64)
+		manifest := filepath.Join(dir, "long.yaml")
+		Expect(os.WriteFile(manifest, []byte(`apiVersion: drsyncer.io/v1alpha1
+kind: ClusterReplication
+metadata:
+  name: `+long+`
+spec:
+  targets: [{cluster: dr}]
+---
+apiVersion: drsyncer.io/v1alpha1
+kind: Replication
+metadata:
+  name: `+long+`
+  namespace: default
+spec:
+  targets: [{cluster: dr}]
+`), 0o600)).To(Succeed())
+		kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+		out, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", path, "apply", "-f", manifest).CombinedOutput()
+		Expect(err).To(HaveOccurred(), string(out))
+		Expect(strings.Count(string(out), "metadata.name: Invalid value")).To(Equal(2), string(out))
+		Expect(string(out)).To(ContainSubstring("must be a DNS-1123 label of at most 63 characters"))
 	})
 
 	It("finds the kinds by short names that collide with no built-in kind", func(ctx context.Context) {
