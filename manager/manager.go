@@ -103,6 +103,8 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.BoolVar(&o.Kubeconfig.AllowFileReferences, "allow-kubeconfig-files", false, "Allow file references (tokenFile, certificate and key paths) in RemoteCluster kubeconfigs.")
 	fs.BoolVar(&o.Kubeconfig.AllowInsecure, "allow-kubeconfig-insecure", false, "Allow insecure-skip-tls-verify in RemoteCluster kubeconfigs.")
 	fs.BoolVar(&o.Kubeconfig.AllowProxy, "allow-kubeconfig-proxy", false, "Allow proxy-url in RemoteCluster kubeconfigs.")
+	fs.BoolVar(&o.Kubeconfig.AllowHTTP, "allow-kubeconfig-http", false, "Allow plain http:// servers in RemoteCluster kubeconfigs (credentials would travel in clear text).")
+	fs.BoolVar(&o.Kubeconfig.AllowLinkLocal, "allow-kubeconfig-link-local", false, "Allow RemoteCluster servers at link-local or cloud metadata addresses (169.254.0.0/16, fe80::/10).")
 	fs.Float64Var(&o.MaxPruneFraction, "max-prune-fraction", 0.5, "Mass-delete breaker: the largest share of a target's copies deleted within --mass-delete-window.")
 	fs.IntVar(&o.MinPrune, "min-prune", 10, "Mass-delete breaker: this many copies may always be deleted within the window, whatever the fraction.")
 	fs.DurationVar(&o.DeleteWindow, "mass-delete-window", time.Hour, "Mass-delete breaker: the sliding window over which deletions are counted (kept in status, so a restart does not reset it).")

@@ -151,11 +151,15 @@ func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteClu
 	probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	v, err := probe(probeCtx, cl)
-	if err != nil {
-		return notReady(v1alpha1.ReasonUnreachable, "%s does not answer: %v", cfg.Host, err), "", ""
+	switch {
+	case errors.Is(err, clusters.ErrRefused):
+		r.Registry.Disconnect(rc.Name)
+		return notReady(v1alpha1.ReasonKubeconfigRefused, "Secret %s/%s key %q: %s", r.Namespace, ref.Name, ref.Key, clusters.BriefError(err)), "", ""
+	case err != nil:
+		return notReady(v1alpha1.ReasonUnreachable, "%s does not answer: %s", cfg.Host, clusters.BriefError(err)), "", ""
 	}
 	if cl, err = r.checkIdentity(probeCtx, rc.Name, cl, cfg, hex.EncodeToString(sum[:])); err != nil {
-		return notReady(v1alpha1.ReasonUnreachable, "%s answers, but %v", cfg.Host, err), v, ""
+		return notReady(v1alpha1.ReasonUnreachable, "%s answers, but %s", cfg.Host, clusters.BriefError(err)), v, ""
 	}
 	src, err := clusters.Identify(probeCtx, r.Client)
 	if err != nil {

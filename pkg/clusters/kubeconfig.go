@@ -21,6 +21,8 @@ type Policy struct {
 	AllowFileReferences bool
 	AllowInsecure       bool
 	AllowProxy          bool
+	AllowHTTP           bool
+	AllowLinkLocal      bool
 }
 
 // ErrRefused marks a kubeconfig refused by Policy; the message says which feature and how to allow it.
@@ -63,6 +65,7 @@ func RESTConfig(kubeconfig []byte, p Policy) (*rest.Config, error) {
 	if cluster.ProxyURL != "" && !p.AllowProxy {
 		refused = append(refused, "proxy-url (--allow-kubeconfig-proxy)")
 	}
+	refused = append(refused, serverRefusals(cluster.Server, p)...)
 	if len(refused) > 0 {
 		return nil, fmt.Errorf("%w: it uses %s", ErrRefused, strings.Join(refused, ", "))
 	}
@@ -70,5 +73,6 @@ func RESTConfig(kubeconfig []byte, p Policy) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig is incomplete: %w", err)
 	}
+	rc.Dial = guardedDial(p)
 	return rc, nil
 }

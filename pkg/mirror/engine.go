@@ -124,7 +124,7 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 		return e.create(ctx, desired, p, c)
 	}
 	if live != nil && (live.GetAnnotations()[transform.AnnotationOwnership] != "" || HasForeignFields(live, p)) {
-		if err := e.takeOver(ctx, desired, p); err != nil {
+		if err := e.takeOver(ctx, desired, live, p); err != nil {
 			c.Err, c.Action = err, ActionFailed
 			return c
 		}
@@ -204,11 +204,17 @@ func typed(u *unstructured.Unstructured) client.Object {
 // cluster's own controllers and the allowed managers) and by its own plain create, so that the
 // apply that follows removes what the desired object does not have: exact convergence, which a
 // server-side apply alone never gives, since it leaves other managers' fields in place.
-func (e *Engine) takeOver(ctx context.Context, desired *unstructured.Unstructured, p Policy) error {
-	live := &metav1.PartialObjectMetadata{}
-	live.SetGroupVersionKind(desired.GroupVersionKind())
-	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), live); err != nil {
-		return fmt.Errorf("failed to read %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
+func (e *Engine) takeOver(ctx context.Context, desired *unstructured.Unstructured, seen metav1.Object, p Policy) error {
+	// The object read for the decision has the managed fields already; the DR cache's copy has
+	// only the names of other managers.
+	live := seen
+	if !hasFieldSets(seen.GetManagedFields()) {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(desired.GroupVersionKind())
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), m); err != nil {
+			return fmt.Errorf("failed to read %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
+		}
+		live = m
 	}
 	fields, changed, err := TakeOver(live.GetManagedFields(), p.AllowedManagers, desired.GetAPIVersion(), time.Now())
 	if err != nil || !changed {
@@ -221,10 +227,25 @@ func (e *Engine) takeOver(ctx context.Context, desired *unstructured.Unstructure
 	if err != nil {
 		return err
 	}
-	if err := e.Client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+	target := &metav1.PartialObjectMetadata{}
+	target.SetGroupVersionKind(desired.GroupVersionKind())
+	target.SetNamespace(desired.GetNamespace())
+	target.SetName(desired.GetName())
+	if err := e.Client.Patch(ctx, target, client.RawPatch(types.JSONPatchType, patch)); err != nil {
 		return fmt.Errorf("failed to take over the fields of %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	return nil
+}
+
+// hasFieldSets reports whether managed-fields entries carry their field sets (a full read does;
+// the DR cache keeps only the names).
+func hasFieldSets(entries []metav1.ManagedFieldsEntry) bool {
+	for _, e := range entries {
+		if e.FieldsV1 != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Delete removes an orphaned DR copy (metadata is enough); an object already gone counts as deleted.

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -109,6 +110,9 @@ var _ = Describe("RemoteCluster", func() {
 		Entry("malformed", map[string][]byte{"kubeconfig": []byte("{{{")}, v1alpha1.ReasonInvalidKubeconfig, "does not parse"),
 		Entry("exec plugin", map[string][]byte{"kubeconfig": []byte(execKubeconfig)}, v1alpha1.ReasonKubeconfigRefused, "exec credential plugin"),
 		Entry("unreachable server", map[string][]byte{"kubeconfig": []byte(unreachableKubeconfig)}, v1alpha1.ReasonUnreachable, "does not answer"),
+		Entry("plain http", map[string][]byte{"kubeconfig": []byte(strings.Replace(unreachableKubeconfig, "https://", "http://", 1))}, v1alpha1.ReasonKubeconfigRefused, "plain http://"),
+		Entry("cloud metadata address", map[string][]byte{"kubeconfig": []byte(strings.Replace(unreachableKubeconfig, "127.0.0.1:1", "169.254.169.254", 1))},
+			v1alpha1.ReasonKubeconfigRefused, "link-local or cloud metadata address 169.254.169.254"),
 	)
 
 	It("says why a kubeconfig with the wrong CA fails", func(ctx context.Context) {
