@@ -288,6 +288,11 @@ type ReplicationStatus struct {
 	// LastSyncTime is when the last pass over every target succeeded.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// LastScheduledTime is when the last pass of a Scheduled replication ran, whether or not it
+	// succeeded: the next one waits for the schedule from there (a failed pass is retried with
+	// backoff, never at every change).
+	// +optional
+	LastScheduledTime *metav1.Time `json:"lastScheduledTime,omitempty"`
 	// LastHandledSyncRequest is the drsyncer.io/sync-requested-at value the last pass handled. A new
 	// value requests one pass in any mode (`kubectl drsyncer sync` waits for it here).
 	// +optional

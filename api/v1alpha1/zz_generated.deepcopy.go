@@ -412,6 +412,10 @@ func (in *ReplicationStatus) DeepCopyInto(out *ReplicationStatus) {
 		in, out := &in.LastSyncTime, &out.LastSyncTime
 		*out = (*in).DeepCopy()
 	}
+	if in.LastScheduledTime != nil {
+		in, out := &in.LastScheduledTime, &out.LastScheduledTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Targets != nil {
 		in, out := &in.Targets, &out.Targets
 		*out = make([]TargetStatus, len(*in))

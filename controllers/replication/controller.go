@@ -92,6 +92,37 @@ type memory struct {
 	deletes map[string]mirror.DeleteLog
 	// connections is the Cluster.ID each DR cluster's entries above were recorded under.
 	connections map[string]string
+	// retries are the pending retries of failed Scheduled passes, per replication.
+	retries map[string]scheduledRetry
+}
+
+// scheduledRetry is the next retry of a failed Scheduled pass.
+type scheduledRetry struct {
+	attempt int
+	at      time.Time
+}
+
+func (m *memory) retryAt(ref string) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.retries[ref].at
+}
+
+// scheduleRetry records another failed Scheduled pass and returns when to retry it.
+func (m *memory) scheduleRetry(ref string, now time.Time) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.retries[ref]
+	r.attempt++
+	r.at = now.Add(retryBackoff(r.attempt))
+	m.retries[ref] = r
+	return r.at
+}
+
+func (m *memory) clearRetry(ref string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.retries, ref)
 }
 
 // observe forgets what was remembered about a DR cluster's previous connection (copies and
@@ -115,7 +146,8 @@ func (m *memory) observe(cl *clusters.Cluster) {
 func newMemory() *memory {
 	return &memory{changedAt: map[string]time.Time{}, copies: map[string]copyState{}, watchingSource: map[string]bool{},
 		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
-		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{}}
+		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{},
+		retries: map[string]scheduledRetry{}}
 }
 
 // Shared is what both controllers share: one memory, one trigger channel per kind.

@@ -22,9 +22,10 @@ type timing struct {
 }
 
 // decideTiming applies the mode: Continuous always runs (and re-runs every drift interval);
-// Scheduled runs when the schedule has come due since the last pass; Manual runs once per new
-// request annotation value, which also brings a Scheduled pass forward.
-func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus, requested string, now time.Time) timing {
+// Scheduled runs when the schedule has come due since the last scheduled pass, successful or not,
+// and retries a failed pass at retryAt (zero: none pending), never at every change; Manual runs
+// once per new request annotation value, which also brings a Scheduled pass forward.
+func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus, requested string, now, retryAt time.Time) timing {
 	newRequest := requested != "" && requested != st.LastHandledSyncRequest
 	switch spec.Mode {
 	case v1alpha1.ModeScheduled:
@@ -32,12 +33,21 @@ func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus
 		if err != nil {
 			return timing{Reason: "invalid schedule: " + err.Error()}
 		}
-		if st.LastSyncTime == nil || newRequest {
+		last := st.LastScheduledTime
+		if last == nil {
+			last = st.LastSyncTime // written before lastScheduledTime existed
+		}
+		if last == nil || newRequest {
 			return timing{Run: true, Next: sched.Next(now)}
 		}
-		due := sched.Next(st.LastSyncTime.Time)
-		if !now.Before(due) {
+		due := sched.Next(last.Time)
+		switch {
+		case !now.Before(due):
 			return timing{Run: true, Next: sched.Next(now)}
+		case !retryAt.IsZero() && !now.Before(retryAt):
+			return timing{Run: true, Next: due}
+		case !retryAt.IsZero() && retryAt.Before(due):
+			return timing{Next: retryAt, Reason: "the last scheduled pass failed: retrying with backoff"}
 		}
 		return timing{Next: due, Reason: "waiting for the next scheduled pass"}
 	case v1alpha1.ModeManual:
@@ -48,4 +58,10 @@ func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus
 	default:
 		return timing{Run: true, Next: now.Add(spec.Drift.Interval.Duration)}
 	}
+}
+
+// retryBackoff is how long a failed Scheduled pass waits before its attempt-th retry: 10 s,
+// doubling, at most 10 minutes.
+func retryBackoff(attempt int) time.Duration {
+	return min(10*time.Second<<min(max(attempt-1, 0), 10), 10*time.Minute)
 }

@@ -57,10 +57,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 			s.name(), v1alpha1.LabelReplication, strings.Join(msgs, "; "))
 		return ctrl.Result{}, nil
 	}
-	timing := decideTiming(s.spec, s.status, s.requested(), now)
+	timing := decideTiming(s.spec, s.status, s.requested(), now, r.mem.retryAt(s.ref))
 	if !timing.Run {
 		setWaiting(s, timing)
 		return requeueAt(timing.Next, now), nil
+	}
+	if s.spec.Mode == v1alpha1.ModeScheduled {
+		at := metav1.NewTime(now)
+		s.status.LastScheduledTime = &at
 	}
 	start := time.Now()
 	sources, err := r.sourceNamespaces(ctx, s)
@@ -85,6 +89,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	metrics.PassDuration.WithLabelValues(s.ref).Observe(time.Since(start).Seconds())
 
 	failed := r.report(ctx, s, results, gatherProblems, timing, now)
+	if failed && s.spec.Mode == v1alpha1.ModeScheduled {
+		// Retried with a backoff of its own; changes in between wait, or Scheduled would become
+		// Continuous for as long as one object fails.
+		retry := r.mem.scheduleRetry(s.ref, now)
+		logf.FromContext(ctx).Info("scheduled pass did not complete on every target; retrying", "replication", s.ref, "at", retry)
+		return requeueAt(retry, now), nil
+	}
+	r.mem.clearRetry(s.ref)
 	if failed {
 		// Retried with the controller's exponential backoff; the status already says why.
 		return ctrl.Result{}, fmt.Errorf("pass of %s did not complete on every target", s.ref)

@@ -2,15 +2,19 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -118,5 +122,39 @@ var _ = Describe("Bad input", func() {
 			return dr.Data["v"]
 		}).WithTimeout(wait).WithPolling(tick).Should(Equal("source-j"))
 		Expect(testutil.ToFloat64(drift)).To(BeNumerically(">", before), "DR edits are counted as drift")
+	})
+})
+
+var _ = Describe("Scheduled means scheduled", func() {
+	It("runs no more passes than the schedule and the retries of a failed pass, however many changes arrive", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Mode = v1alpha1.ModeScheduled
+			cr.Spec.Schedule = "0 0 1 1 *" // once a year: never due during the test
+			cr.Spec.Targets[0].Transforms = &v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{
+				Kind: "Deployment", Op: "replace", Path: "/spec/replicas", Value: &apiextensionsv1.JSON{Raw: []byte(`"lots"`)},
+			}}}
+			cr.Spec.Workloads.Replicas = ptrIntOrString(intstr.FromString(v1alpha1.ReplicasPreserve))
+		})
+		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "web", 2))).To(Succeed()) // always fails on DR
+		Eventually(func(g Gomega) {
+			st := crStatus(ctx, cr.Name)
+			g.Expect(st.LastScheduledTime).NotTo(BeNil())
+			g.Expect(firstTarget(st).Failed).To(Equal(int32(1)))
+		}).WithTimeout(wait).Should(Succeed())
+		passes := func() uint64 {
+			var m dto.Metric
+			Expect(metrics.PassDuration.WithLabelValues(cr.Name).(prometheus.Metric).Write(&m)).To(Succeed())
+			return m.GetHistogram().GetSampleCount()
+		}
+		before := passes()
+		By("ten source changes in three seconds")
+		for i := range 10 {
+			Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: fmt.Sprintf("s-%d", i)}})).To(Succeed())
+			time.Sleep(300 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		// The first retry comes 10 s after the failed pass; at most it may have begun.
+		Expect(passes() - before).To(BeNumerically("<=", 1), "changes do not run passes of a Scheduled replication")
+		Expect(apierrors.IsNotFound(drGet(ctx, drNS, "s-0", &corev1.Secret{}))).To(BeTrue(), "nothing was written before the schedule")
 	})
 })
