@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,6 +45,8 @@ type replicationWebhook struct {
 	client    client.Reader
 	apiReader client.Reader
 	opts      Options
+	// isNamespaced asks the source's REST mapper whether a kind is namespaced.
+	isNamespaced func(schema.GroupKind) (bool, error)
 }
 
 func (r *replicationWebhook) validate(ctx context.Context, self claim) (admission.Warnings, field.ErrorList, error) {
@@ -52,6 +55,13 @@ func (r *replicationWebhook) validate(ctx context.Context, self claim) (admissio
 		return nil, nil, err
 	}
 	errs := validateSpec(self.spec, field.NewPath("spec"))
+	if r.isNamespaced != nil {
+		include := field.NewPath("spec", "resources", "include")
+		for _, i := range scope.ClusterScopedIncludes(self.spec.Resources, r.isNamespaced) {
+			gk := self.spec.Resources.Include[i]
+			errs = append(errs, field.Forbidden(include.Index(i), scope.ClusterScopedRefusal(schema.GroupKind{Group: gk.Group, Kind: gk.Kind})))
+		}
+	}
 	warnings, crossErrs := validateClaim(self, w)
 	return warnings, append(errs, crossErrs...), nil
 }

@@ -8,7 +8,9 @@ package webhooks
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -41,7 +43,10 @@ type Options struct {
 
 // Setup registers every webhook with the manager's webhook server.
 func Setup(mgr ctrl.Manager, opts Options) error {
-	repl := &replicationWebhook{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), opts: opts}
+	repl := &replicationWebhook{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), opts: opts,
+		isNamespaced: func(gk schema.GroupKind) (bool, error) {
+			return apiutil.IsGVKNamespaced(gk.WithVersion(""), mgr.GetRESTMapper())
+		}}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.Replication{}).
 		WithDefaulter(defaulter[*v1alpha1.Replication]{}).
 		WithValidator(replicationValidator{repl}).Complete(); err != nil {

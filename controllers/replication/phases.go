@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -166,6 +167,12 @@ func (r *Reconciler) kindsOf(s *subject) ([]schema.GroupVersionKind, []problem) 
 		m, err := r.Client.RESTMapper().RESTMapping(gk)
 		if err != nil {
 			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: fmt.Sprintf("kind %s is not served by the source cluster: %v", gk, err)})
+			continue
+		}
+		if m.Scope.Name() != meta.RESTScopeNameNamespace {
+			// Refused again at pass time, for a replication admitted while the webhook was bypassed:
+			// a cluster-scoped kind would make the backfill list and label the whole cluster.
+			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: "refused: " + scope.ClusterScopedRefusal(gk)})
 			continue
 		}
 		out = append(out, m.GroupVersionKind)

@@ -74,6 +74,25 @@ func Kinds(sel v1alpha1.ResourceSelection) []schema.GroupKind {
 	return out
 }
 
+// ClusterScopedRefusal is why a cluster-scoped kind is never in a replication's resources: a
+// replication mirrors the objects of its source namespaces only (a tenant's, its own namespace),
+// and dr-syncer creates the DR namespaces itself.
+func ClusterScopedRefusal(gk schema.GroupKind) string {
+	return fmt.Sprintf("%s is cluster-scoped: a replication mirrors only namespaced kinds, the objects of its source namespaces (dr-syncer creates the DR namespaces itself)", gk)
+}
+
+// ClusterScopedIncludes returns the indexes in sel.Include of kinds that isNamespaced says are
+// cluster-scoped; kinds it does not know (not served) are left to the pass, which reports them.
+func ClusterScopedIncludes(sel v1alpha1.ResourceSelection, isNamespaced func(schema.GroupKind) (bool, error)) []int {
+	var out []int
+	for i, gk := range sel.Include {
+		if namespaced, err := isNamespaced(schema.GroupKind{Group: gk.Group, Kind: gk.Kind}); err == nil && !namespaced {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // IsNeverMirroredKind reports whether gk is runtime state that is never mirrored.
 func IsNeverMirroredKind(gk schema.GroupKind) bool { return slices.Contains(neverMirrored, gk) }
 

@@ -1,6 +1,7 @@
 package scope
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -121,5 +122,25 @@ func TestObjectSelector(t *testing.T) {
 	bad := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: "Sometimes"}}}
 	if _, err := ObjectSelector(v1alpha1.ResourceSelection{Selector: bad}); err == nil || !strings.Contains(err.Error(), "invalid resources.selector") {
 		t.Fatalf("a bad selector is an error naming the field: %v", err)
+	}
+}
+
+func TestClusterScopedIncludes(t *testing.T) {
+	namespaced := func(gk schema.GroupKind) (bool, error) {
+		switch gk.Kind {
+		case "Namespace", "ClusterRole", "StorageClass":
+			return false, nil
+		case "Gizmo":
+			return false, errors.New("no matches for kind Gizmo")
+		}
+		return true, nil
+	}
+	sel := v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Kind: "Namespace"}, {Group: "example.com", Kind: "Gizmo"},
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}, {Group: "apps", Kind: "Deployment"}}}
+	if got := ClusterScopedIncludes(sel, namespaced); !slices.Equal(got, []int{1, 3}) {
+		t.Fatalf("ClusterScopedIncludes() = %v, want [1 3] (a kind the mapper does not know is left to the pass)", got)
+	}
+	if got := ClusterScopedIncludes(v1alpha1.ResourceSelection{}, namespaced); got != nil {
+		t.Fatalf("the default set has no cluster-scoped kind, got %v", got)
 	}
 }

@@ -144,3 +144,42 @@ var _ = Describe("Tenant isolation", func() {
 		Expect(copies.Items).To(BeEmpty())
 	})
 })
+
+var _ = Describe("A tenant reaches only its own namespace, whatever resources says", func() {
+	It("rejects a cluster-scoped kind in resources.include, and one admitted past the webhook labels nothing outside its namespace", func(ctx context.Context) {
+		ns := createNamespace(ctx, "tenant", tenantLabels, nil)
+		tc := tenantClient(ctx, ns.Name)
+		r := replication(ns.Name, "wide", target(harness.RemoteClusterName, ""))
+		r.Spec.Resources.Include = []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Kind: "Namespace"}}
+		expectInvalid(tc.Create(ctx, r.DeepCopy()), "spec.resources.include[1]", "Namespace is cluster-scoped")
+		cr := clusterReplication(uniqueName("wide"), target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
+		cr.Spec.Resources.Include = []v1alpha1.GroupKind{{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}}
+		expectInvalid(env.SourceClient.Create(ctx, cr), "spec.resources.include[0]", "ClusterRole.rbac.authorization.k8s.io is cluster-scoped")
+
+		By("the same Replication, created while the validating webhook is gone")
+		env.StopManager()
+		DeferCleanup(func(ctx context.Context) {
+			if !env.ManagerRunning() {
+				Expect(env.StartManager(ctx)).To(Succeed())
+			}
+		})
+		Expect(client.IgnoreNotFound(env.SourceClient.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "dr-syncer-validating"}}))).To(Succeed())
+		Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
+		Expect(env.StartManager(ctx)).To(Succeed())
+		Eventually(func() error {
+			return env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "cfg"}})
+		}).WithTimeout(wait).Should(Succeed())
+		eventuallyOnDR(ctx, ns.Name, "cfg", &corev1.ConfigMap{})
+		Eventually(func() []v1alpha1.ObjectProblem {
+			var got v1alpha1.Replication
+			Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(r), &got)).To(Succeed())
+			if len(got.Status.Targets) == 0 {
+				return nil
+			}
+			return got.Status.Targets[0].Problems
+		}).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "Namespace"), HaveField("Message", ContainSubstring("refused: Namespace is cluster-scoped")))))
+		var labeled corev1.NamespaceList
+		Expect(env.SourceClient.List(ctx, &labeled, client.MatchingLabels{v1alpha1.LabelReplication: "wide"})).To(Succeed())
+		Expect(labeled.Items).To(BeEmpty(), "the backfill labeled namespaces of the whole cluster")
+	})
+})
