@@ -81,8 +81,9 @@ type memory struct {
 	copies map[string]copyState
 	// watchingSource holds the kinds whose source informers report to the controllers.
 	watchingSource map[string]bool
-	// lastBackfill is when each replication last labeled objects created before opt-in.
-	lastBackfill map[string]time.Time
+	// lastBackfill is when each replication last labeled objects created before opt-in, and over
+	// which source namespaces.
+	lastBackfill map[string]backfillRun
 	// knownNamespaces are DR namespaces that exist (connection ID/namespace).
 	knownNamespaces map[string]bool
 	// createdNamespaces are DR namespaces this process created: everything in them is dr-syncer's.
@@ -94,6 +95,12 @@ type memory struct {
 	connections map[string]string
 	// retries are the pending retries of failed Scheduled passes, per replication.
 	retries map[string]scheduledRetry
+}
+
+// backfillRun is one backfill of a replication: when, over which source namespaces (joined).
+type backfillRun struct {
+	at      time.Time
+	sources string
 }
 
 // scheduledRetry is the next retry of a failed Scheduled pass.
@@ -145,7 +152,7 @@ func (m *memory) observe(cl *clusters.Cluster) {
 
 func newMemory() *memory {
 	return &memory{changedAt: map[string]time.Time{}, copies: map[string]copyState{}, watchingSource: map[string]bool{},
-		lastBackfill: map[string]time.Time{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
+		lastBackfill: map[string]backfillRun{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
 		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{},
 		retries: map[string]scheduledRetry{}}
 }

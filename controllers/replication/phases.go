@@ -59,6 +59,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	timing := decideTiming(s.spec, s.status, s.requested(), now, r.mem.retryAt(s.ref))
+	setExpectedInterval(s, now)
 	if !timing.Run {
 		setWaiting(s, timing)
 		return requeueAt(timing.Next, now), nil
@@ -233,12 +234,12 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 // once per drift interval: the labeled objects then reach the source cache and the next pass.
 func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string, now time.Time) {
 	// Due once per interval, and at once when the set of source namespaces changes (an opt-in).
-	key := s.ref + "|" + strings.Join(sources, ",")
+	set := strings.Join(sources, ",")
 	r.mem.mu.Lock()
-	last, done := r.mem.lastBackfill[key]
-	due := !done || now.Sub(last) >= s.spec.Drift.Interval.Duration
+	last, done := r.mem.lastBackfill[s.ref]
+	due := !done || last.sources != set || now.Sub(last.at) >= s.spec.Drift.Interval.Duration
 	if due {
-		r.mem.lastBackfill[key] = now
+		r.mem.lastBackfill[s.ref] = backfillRun{at: now, sources: set}
 	}
 	r.mem.mu.Unlock()
 	if !due {
@@ -327,4 +328,21 @@ func (r *Reconciler) destNamespaces(t v1alpha1.Target, sources []string) (map[st
 		out[src] = dest
 	}
 	return out, problems
+}
+
+// setExpectedInterval publishes how often the replication should pass, which the staleness
+// alert compares against: the drift interval when Continuous, the schedule's period when
+// Scheduled; a Manual replication has none and is never stale.
+func setExpectedInterval(s *subject, now time.Time) {
+	switch s.spec.Mode {
+	case v1alpha1.ModeManual:
+		metrics.ExpectedInterval.DeleteLabelValues(s.ref)
+	case v1alpha1.ModeScheduled:
+		if sched, err := cronParser.Parse(s.spec.Schedule); err == nil {
+			next := sched.Next(now)
+			metrics.ExpectedInterval.WithLabelValues(s.ref).Set(sched.Next(next).Sub(next).Seconds())
+		}
+	default:
+		metrics.ExpectedInterval.WithLabelValues(s.ref).Set(s.spec.Drift.Interval.Seconds())
+	}
 }

@@ -115,6 +115,11 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		r.emit(s, res)
 		targets = append(targets, ts)
 	}
+	for _, prev := range s.status.Targets {
+		if findTarget(targets, prev.Cluster) == nil {
+			metrics.ForgetTarget(s.ref, prev.Cluster) // the target was removed from the spec
+		}
+	}
 	s.status.Targets = targets
 	s.status.LastHandledSyncRequest = s.requested()
 	s.status.LastHandledDeleteApproval = s.obj.GetAnnotations()[v1alpha1.AnnotationApproveDeletes]

@@ -2,12 +2,17 @@ package replication
 
 import (
 	"context"
+	"maps"
+	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 )
 
 // subject is either replication kind, seen through what a pass needs.
@@ -47,6 +52,9 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 	if r.Namespaced {
 		var o v1alpha1.Replication
 		if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
+			if apierrors.IsNotFound(err) {
+				r.forget(req.Namespace + "/" + req.Name)
+			}
 			return nil, client.IgnoreNotFound(err)
 		}
 		return &subject{obj: &o, spec: &o.Spec, status: &o.Status, ref: o.Namespace + "/" + o.Name}, nil
@@ -56,7 +64,21 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 	}
 	var o v1alpha1.ClusterReplication
 	if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.Name)
+		}
 		return nil, client.IgnoreNotFound(err)
 	}
 	return &subject{obj: &o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector, ref: o.Name}, nil
+}
+
+// forget drops what is kept about a replication that is gone: its metric series (so that no
+// alert fires for it), its retry, breaker and backfill entries.
+func (r *Reconciler) forget(ref string) {
+	metrics.ForgetReplication(ref)
+	r.mem.mu.Lock()
+	defer r.mem.mu.Unlock()
+	delete(r.mem.retries, ref)
+	maps.DeleteFunc(r.mem.deletes, func(k string, _ mirror.DeleteLog) bool { return strings.HasPrefix(k, ref+"/") })
+	delete(r.mem.lastBackfill, ref)
 }

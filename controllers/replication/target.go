@@ -158,6 +158,11 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		res.inFlight = res.inFlight || kp.inFlight
 		plans = append(plans, kp)
 	}
+	for _, gvk := range g.kinds {
+		// At zero before the first drift, so that increase() sees the first one after a restart.
+		metrics.DriftDetected.WithLabelValues(s.ref, t.Cluster, gvk.Kind)
+		metrics.DriftCorrected.WithLabelValues(s.ref, t.Cluster, gvk.Kind)
+	}
 	p.budget = r.deleteBudget(s, t, managed, s.deletesApproved())
 	var orphans []*metav1.PartialObjectMetadata
 	for _, kp := range plans {

@@ -45,6 +45,12 @@ var (
 		Name: "drsyncer_replication_objects", Help: "Objects per state after the last pass to a target.",
 	}, []string{"replication", "target", "state"})
 
+	// ExpectedInterval is how often a replication is expected to pass: the drift interval when
+	// Continuous, the schedule's period when Scheduled; absent for Manual, which is never stale.
+	ExpectedInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "drsyncer_replication_expected_interval_seconds", Help: "How often a replication is expected to pass (absent for Manual ones).",
+	}, []string{"replication"})
+
 	// PassDuration is how long a pass over one replication takes.
 	PassDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "drsyncer_replication_pass_duration_seconds", Help: "Duration of a pass over one replication and all its targets.",
@@ -54,7 +60,30 @@ var (
 
 // All are dr-syncer's own metrics; the chart's alert rules are tested against their names and labels.
 var All = []prometheus.Collector{RemoteClusterUp, MirrorActions, DriftDetected, DriftCorrected,
-	PropagationLag, LastSyncTimestamp, Objects, PassDuration}
+	PropagationLag, LastSyncTimestamp, Objects, PassDuration, ExpectedInterval}
+
+// byReplication are the metrics with a replication label; byTarget those with a target label too.
+var (
+	byReplication = []*prometheus.MetricVec{MirrorActions.MetricVec, DriftDetected.MetricVec, DriftCorrected.MetricVec,
+		PropagationLag.MetricVec, LastSyncTimestamp.MetricVec, Objects.MetricVec, PassDuration.MetricVec, ExpectedInterval.MetricVec}
+	byTarget = []*prometheus.MetricVec{MirrorActions.MetricVec, DriftDetected.MetricVec, DriftCorrected.MetricVec,
+		PropagationLag.MetricVec, LastSyncTimestamp.MetricVec, Objects.MetricVec}
+)
+
+// ForgetReplication deletes every series of a replication that is gone, so that no alert fires
+// for it from then on.
+func ForgetReplication(replication string) {
+	for _, v := range byReplication {
+		v.DeletePartialMatch(prometheus.Labels{"replication": replication})
+	}
+}
+
+// ForgetTarget deletes every series of a target a replication no longer has.
+func ForgetTarget(replication, target string) {
+	for _, v := range byTarget {
+		v.DeletePartialMatch(prometheus.Labels{"replication": replication, "target": target})
+	}
+}
 
 func init() {
 	crmetrics.Registry.MustRegister(All...)

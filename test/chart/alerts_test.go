@@ -59,23 +59,33 @@ evaluation_interval: 1m
 tests:
 - interval: 1m
   input_series:
+  # shop drifts at 15m (its series was at 0 before: dr-syncer serves it from the first pass);
+  # quiet drifted long ago; fresh drifts right after a restart, its series appearing at 1.
   - series: 'drsyncer_drift_detected_total{replication="shop",target="dr",kind="ConfigMap"}'
-    values: '0x4 1x40'
+    values: '0x14 1x40'
   - series: 'drsyncer_drift_detected_total{replication="quiet",target="dr",kind="ConfigMap"}'
-    values: '3x45'
+    values: '3x55'
+  - series: 'drsyncer_drift_detected_total{replication="fresh",target="dr",kind="Secret"}'
+    values: '_x14 1x40'
   alert_rule_test:
-  - {eval_time: 3m, alertname: DrSyncerDriftDetected, exp_alerts: []}
-  - eval_time: 7m
+  - {eval_time: 13m, alertname: DrSyncerDriftDetected, exp_alerts: []}
+  - eval_time: 17m
     alertname: DrSyncerDriftDetected
     exp_alerts:
+    - exp_labels: {severity: warning, replication: fresh, target: dr}
+      exp_annotations:
+        summary: DR copies of fresh drifted on dr
+        description: Objects were changed or deleted on the DR cluster. Under drift policy Correct they were re-applied; under Report they still differ. See the replication's DriftDetected events.
     - exp_labels: {severity: warning, replication: shop, target: dr}
       exp_annotations:
         summary: DR copies of shop drifted on dr
         description: Objects were changed or deleted on the DR cluster. Under drift policy Correct they were re-applied; under Report they still differ. See the replication's DriftDetected events.
-  - {eval_time: 30m, alertname: DrSyncerDriftDetected, exp_alerts: []}
+  - {eval_time: 40m, alertname: DrSyncerDriftDetected, exp_alerts: []}
 - interval: 1m
   input_series:
-  # A target last synced at t=0, and one synced every minute.
+  # Continuous (drift interval 5m): a target last synced at t=0, and one synced every minute.
+  - series: 'drsyncer_replication_expected_interval_seconds{replication="shop"}'
+    values: '300x40'
   - series: 'drsyncer_replication_last_sync_timestamp_seconds{replication="shop",target="dr"}'
     values: '0x40'
   - series: 'drsyncer_replication_last_sync_timestamp_seconds{replication="shop",target="dr2"}'
@@ -87,8 +97,31 @@ tests:
     exp_alerts:
     - exp_labels: {severity: critical, replication: shop, target: dr}
       exp_annotations:
-        summary: Replication shop has not synced to dr for over 900s
+        summary: Replication shop has not synced to dr for longer than its schedule allows
         description: The DR copy is getting old. Check the replication's Ready condition and status.targets[].problems.
+- interval: 1m
+  input_series:
+  # Scheduled hourly, synced at t=0: not stale until two periods have passed.
+  - series: 'drsyncer_replication_expected_interval_seconds{replication="nightly"}'
+    values: '3600x200'
+  - series: 'drsyncer_replication_last_sync_timestamp_seconds{replication="nightly",target="dr"}'
+    values: '0x200'
+  alert_rule_test:
+  - {eval_time: 90m, alertname: DrSyncerReplicationStale, exp_alerts: []}
+  - eval_time: 130m
+    alertname: DrSyncerReplicationStale
+    exp_alerts:
+    - exp_labels: {severity: critical, replication: nightly, target: dr}
+      exp_annotations:
+        summary: Replication nightly has not synced to dr for longer than its schedule allows
+        description: The DR copy is getting old. Check the replication's Ready condition and status.targets[].problems.
+- interval: 1m
+  input_series:
+  # Manual: no expected interval, never stale however old its last pass.
+  - series: 'drsyncer_replication_last_sync_timestamp_seconds{replication="by-hand",target="dr"}'
+    values: '0x700'
+  alert_rule_test:
+  - {eval_time: 10h, alertname: DrSyncerReplicationStale, exp_alerts: []}
 - interval: 1m
   input_series:
   - series: 'drsyncer_remotecluster_up{cluster="dr"}'
@@ -145,6 +178,7 @@ var (
 	descLabels  = regexp.MustCompile(`variableLabels: \{([^}]*)\}`)
 	printsLabel = regexp.MustCompile(`\$labels\.(\w+)`)
 	groupsBy    = regexp.MustCompile(`by \(([^)]*)\)`)
+	joinedOn    = regexp.MustCompile(`on \(([^)]*)\) group_left`)
 	ownMetric   = regexp.MustCompile(`drsyncer_\w+`)
 )
 
@@ -173,17 +207,32 @@ func TestAlertsUseMetricsDrSyncerServes(t *testing.T) {
 				used = append(used, []string{"", strings.TrimSpace(l)})
 			}
 		}
-		for _, m := range ownMetric.FindAllString(expr, -1) {
+		// A metric joined with group_left needs only the labels it is joined on.
+		left, right := expr, ""
+		var on [][]string
+		if j := joinedOn.FindStringSubmatchIndex(expr); j != nil {
+			left, right = expr[:j[0]], expr[j[1]:]
+			for _, l := range strings.Split(expr[j[2]:j[3]], ",") {
+				on = append(on, []string{"", strings.TrimSpace(l)})
+			}
+		}
+		check := func(m string, used [][]string) {
 			labels, ok := served[m]
 			if !ok {
 				t.Errorf("alert %s uses %s, which dr-syncer does not serve", r["alert"], m)
-				continue
+				return
 			}
 			for _, u := range used {
 				if !slices.Contains(labels, u[1]) {
 					t.Errorf("alert %s uses label %q, which %s does not have (it has %v)", r["alert"], u[1], m, labels)
 				}
 			}
+		}
+		for _, m := range ownMetric.FindAllString(left, -1) {
+			check(m, used)
+		}
+		for _, m := range ownMetric.FindAllString(right, -1) {
+			check(m, on)
 		}
 	}
 }

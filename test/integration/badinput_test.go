@@ -155,3 +155,62 @@ var _ = Describe("Scheduled means scheduled", func() {
 		Expect(crStatus(ctx, cr.Name).LastScheduledTime).NotTo(BeNil(), "the failed pass is recorded as the last scheduled one")
 	})
 })
+
+// seriesOf counts the series of a metric that belong to a replication (and a target, when set).
+func seriesOf(c prometheus.Collector, replication, target string) int {
+	ch := make(chan prometheus.Metric, 4096)
+	c.Collect(ch)
+	close(ch)
+	n := 0
+	for m := range ch {
+		var d dto.Metric
+		Expect(m.Write(&d)).To(Succeed())
+		labels := map[string]string{}
+		for _, l := range d.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["replication"] == replication && (target == "" || labels["target"] == target) {
+			n++
+		}
+	}
+	return n
+}
+
+var _ = Describe("Metrics that tell the truth", func() {
+	It("serves the drift counters at zero and the expected interval, and deletes the series of a removed target and a deleted replication", func(ctx context.Context) {
+		second := uniqueName("dr2")
+		kc, err := env.Kubeconfig(env.DR, second)
+		Expect(err).NotTo(HaveOccurred())
+		registerRemote(ctx, second, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
+		ns, cr, _ := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets = append(cr.Spec.Targets, target(second, "{{.Namespace}}-dr2"))
+		})
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "m"}})).To(Succeed())
+		eventuallyOnDR(ctx, ns.Name+"-dr2", "m", &corev1.ConfigMap{})
+		Eventually(func() int { return seriesOf(metrics.LastSyncTimestamp, cr.Name, second) }).WithTimeout(wait).Should(Equal(1))
+		Expect(testutil.ToFloat64(metrics.DriftDetected.WithLabelValues(cr.Name, second, "ConfigMap"))).To(BeZero(), "served at 0 before any drift")
+		Expect(seriesOf(metrics.DriftDetected, cr.Name, second)).To(BeNumerically(">=", 15), "one series per kind of the default set")
+		Expect(testutil.ToFloat64(metrics.ExpectedInterval.WithLabelValues(cr.Name))).To(Equal(300.0), "Continuous: the drift interval")
+
+		By("removing the second target deletes its series")
+		updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Targets = cr.Spec.Targets[:1] })
+		Eventually(func() int {
+			return seriesOf(metrics.LastSyncTimestamp, cr.Name, second) + seriesOf(metrics.DriftDetected, cr.Name, second) + seriesOf(metrics.Objects, cr.Name, second)
+		}).WithTimeout(wait).Should(BeZero())
+		Expect(seriesOf(metrics.LastSyncTimestamp, cr.Name, harness.RemoteClusterName)).To(Equal(1))
+
+		By("Manual: no expected interval, so never stale")
+		updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Mode = v1alpha1.ModeManual })
+		Eventually(func() int { return seriesOf(metrics.ExpectedInterval, cr.Name, "") }).WithTimeout(wait).Should(BeZero())
+
+		By("deleting the replication deletes every series it had")
+		Expect(env.SourceClient.Delete(ctx, cr)).To(Succeed())
+		Eventually(func() int {
+			n := 0
+			for _, c := range metrics.All {
+				n += seriesOf(c, cr.Name, "")
+			}
+			return n
+		}).WithTimeout(wait).Should(BeZero())
+	})
+})
