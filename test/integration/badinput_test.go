@@ -150,7 +150,7 @@ var _ = Describe("Scheduled means scheduled", func() {
 		}
 		time.Sleep(time.Second)
 		// The first retry comes 10 s after the failed pass; at most it may have begun.
-		Expect(passes() - before).To(BeNumerically("<=", 1), "changes do not run passes of a Scheduled replication")
+		Expect(passes()-before).To(BeNumerically("<=", 1), "changes do not run passes of a Scheduled replication")
 		Expect(apierrors.IsNotFound(drGet(ctx, drNS, "s-0", &corev1.Secret{}))).To(BeTrue(), "nothing was written before the schedule")
 		Expect(crStatus(ctx, cr.Name).LastScheduledTime).NotTo(BeNil(), "the failed pass is recorded as the last scheduled one")
 	})
