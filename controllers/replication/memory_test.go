@@ -1,0 +1,50 @@
+package replication
+
+import (
+	"testing"
+	"time"
+
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
+)
+
+// A reconnect (a changed Secret, a new identity) gives a cluster a new ID: nothing remembered
+// under the old one is kept, and other clusters' entries are left alone.
+func TestMemoryForgetsAPreviousConnection(t *testing.T) {
+	m := newMemory()
+	old, other := &clusters.Cluster{Name: "dr", ID: "dr#1"}, &clusters.Cluster{Name: "dr2", ID: "dr2#2"}
+	m.observe(old)
+	m.observe(other)
+	m.knownNamespaces["dr#1/shop-dr"], m.createdNamespaces["dr#1/shop-dr"] = true, true
+	m.copies["dr#1//ConfigMap/shop-dr/a"] = copyState{liveVersion: "5"}
+	m.knownNamespaces["dr2#2/shop-dr"] = true
+	m.copies["dr2#2//ConfigMap/shop-dr/a"] = copyState{liveVersion: "7"}
+
+	m.observe(old) // the same connection: nothing forgotten
+	if len(m.copies) != 2 || len(m.knownNamespaces) != 2 {
+		t.Fatalf("the same connection forgot entries: %v %v", m.copies, m.knownNamespaces)
+	}
+	m.observe(&clusters.Cluster{Name: "dr", ID: "dr#3"})
+	if _, ok := m.copies["dr#1//ConfigMap/shop-dr/a"]; ok || m.knownNamespaces["dr#1/shop-dr"] || m.createdNamespaces["dr#1/shop-dr"] {
+		t.Fatal("entries of the previous connection survived a reconnect")
+	}
+	if _, ok := m.copies["dr2#2//ConfigMap/shop-dr/a"]; !ok || !m.knownNamespaces["dr2#2/shop-dr"] {
+		t.Fatal("another cluster's entries were forgotten")
+	}
+}
+
+func TestScheduledRetriesBackOff(t *testing.T) {
+	m := newMemory()
+	now := time.Date(2026, 12, 4, 4, 0, 0, 0, time.UTC)
+	if !m.retryAt("prod").IsZero() {
+		t.Fatal("a retry before any failure")
+	}
+	first := m.scheduleRetry("prod", now)
+	second := m.scheduleRetry("prod", now)
+	if first.Sub(now) != 10*time.Second || second.Sub(now) != 20*time.Second || !m.retryAt("prod").Equal(second) {
+		t.Fatalf("retries at %s and %s, want +10s and +20s", first.Sub(now), second.Sub(now))
+	}
+	m.clearRetry("prod")
+	if !m.retryAt("prod").IsZero() {
+		t.Fatal("a success keeps the retry")
+	}
+}
