@@ -68,7 +68,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}
 	for _, namespaced := range []bool{false, true} {
 		r := &replication.Reconciler{
-			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SourceCache: sourceCache, SourceReader: sourceReader, Registry: registry,
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SourceCache: sourceCache, SourceReader: sourceReader, SourceDiscovery: sourceVersion, Registry: registry,
 			Recorder: mgr.GetEventRecorder("dr-syncer"), Options: ropts, Namespaced: namespaced, Now: o.Now,
 		}
 		if err := r.SetupWithManager(mgr, shared); err != nil {

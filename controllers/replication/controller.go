@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -58,6 +59,8 @@ type Reconciler struct {
 	SourceCache cache.Cache
 	// SourceReader reads their content from the source API server when a pass needs it.
 	SourceReader client.Reader
+	// SourceDiscovery tells which verbs a kind serves on the source (nil: not checked).
+	SourceDiscovery discovery.DiscoveryInterface
 	Registry     *clusters.Registry
 	Recorder     events.EventRecorder
 	Options      Options
@@ -68,6 +71,7 @@ type Reconciler struct {
 
 	shared *Shared
 	mem    *memory
+	access *sourceAccess
 }
 
 // memory is what the controller remembers between passes to tell drift from news and to measure
@@ -189,6 +193,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 		r.Options.DeleteWindow = time.Hour
 	}
 	r.shared, r.mem = shared, shared.mem
+	r.access = &sourceAccess{client: r.Client, discovery: r.SourceDiscovery, now: r.Now, answers: map[string]accessAnswer{}}
 	triggers := shared.cluster
 	var obj client.Object = &v1alpha1.ClusterReplication{}
 	name := "clusterreplication"

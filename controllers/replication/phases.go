@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -160,8 +161,9 @@ func (r *Reconciler) sourceNamespaces(ctx context.Context, s *subject) (sourceSe
 	return out, nil
 }
 
-// kindsOf resolves the kinds of a replication to versioned kinds the source serves.
-func (r *Reconciler) kindsOf(s *subject) ([]schema.GroupVersionKind, []problem) {
+// kindsOf resolves the kinds of a replication to versioned kinds the source serves and
+// dr-syncer may read there.
+func (r *Reconciler) kindsOf(ctx context.Context, s *subject) ([]schema.GroupVersionKind, []problem) {
 	var out []schema.GroupVersionKind
 	var problems []problem
 	for _, gk := range scope.Kinds(s.spec.Resources) {
@@ -174,6 +176,10 @@ func (r *Reconciler) kindsOf(s *subject) ([]schema.GroupVersionKind, []problem) 
 			// Refused again at pass time, for a replication admitted while the webhook was bypassed:
 			// a cluster-scoped kind would make the backfill list and label the whole cluster.
 			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: "refused: " + scope.ClusterScopedRefusal(gk)})
+			continue
+		}
+		if why := r.access.refusal(ctx, m); why != "" {
+			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: why})
 			continue
 		}
 		out = append(out, m.GroupVersionKind)
@@ -192,7 +198,7 @@ type gathered struct {
 
 // gather reads the labeled source objects of every kind in scope from the source cache.
 func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (gathered, []problem) {
-	kinds, problems := r.kindsOf(s)
+	kinds, problems := r.kindsOf(ctx, s)
 	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata{}}
 	sel, err := scope.ObjectSelector(s.spec.Resources)
 	if err != nil {
@@ -202,13 +208,20 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 	for _, gvk := range kinds {
 		probe := &metav1.PartialObjectMetadata{}
 		probe.SetGroupVersionKind(gvk)
-		inf, err := r.SourceCache.GetInformer(ctx, probe)
+		// Never block on an informer: one that cannot sync would hold this worker, which every
+		// replication shares.
+		inf, err := r.SourceCache.GetInformer(ctx, probe, cache.BlockUntilSynced(false))
 		if err != nil {
 			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: fmt.Sprintf("cannot watch %s on the source: %v", gvk.Kind, err)})
 			continue
 		}
 		if err := r.watchSourceKind(ctx, gvk.GroupKind().String(), inf); err != nil {
 			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: err.Error()})
+		}
+		if !waitSynced(ctx, inf, sourceSyncTimeout) {
+			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed",
+				message: fmt.Sprintf("the source cache of %s has not synced within %s (can dr-syncer list and watch it?); retried on the next pass", gvk.Kind, sourceSyncTimeout)})
+			continue
 		}
 		for _, ns := range sources {
 			list := &metav1.PartialObjectMetadataList{}
@@ -249,7 +262,7 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 	unlabeled, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.DoesNotExist, nil)
 	sel := labels.NewSelector().Add(*unlabeled)
 	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, v1alpha1.LabelReplication, s.name()))
-	kinds, _ := r.kindsOf(s)
+	kinds, _ := r.kindsOf(ctx, s)
 	labeled := 0
 	for _, ns := range sources {
 		if !s.namespaced() {
@@ -344,5 +357,29 @@ func setExpectedInterval(s *subject, now time.Time) {
 		}
 	default:
 		metrics.ExpectedInterval.WithLabelValues(s.ref).Set(s.spec.Drift.Interval.Seconds())
+	}
+}
+
+// sourceSyncTimeout bounds how long a pass waits for a new source informer to sync.
+const sourceSyncTimeout = 10 * time.Second
+
+// waitSynced waits until inf has synced, at most timeout.
+func waitSynced(ctx context.Context, inf cache.Informer, timeout time.Duration) bool {
+	if inf.HasSynced() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return inf.HasSynced()
+		case <-t.C:
+			if inf.HasSynced() {
+				return true
+			}
+		}
 	}
 }

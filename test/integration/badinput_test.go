@@ -214,3 +214,35 @@ var _ = Describe("Metrics that tell the truth", func() {
 		}).WithTimeout(wait).Should(BeZero())
 	})
 })
+
+var _ = Describe("A kind dr-syncer cannot read", func() {
+	It("never stalls anything: four Replications that include one say why, and a fifth syncs within seconds", func(ctx context.Context) {
+		// LocalSubjectAccessReviews are namespaced and can only be created: an informer for them
+		// can never sync, as for a custom resource dr-syncer was not granted.
+		var stuck []*v1alpha1.Replication
+		for range 4 {
+			ns := createNamespace(ctx, "unreadable", tenantLabels, nil)
+			r := replication(ns.Name, "mine", target(harness.RemoteClusterName, ""))
+			r.Spec.Resources.Include = []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "authorization.k8s.io", Kind: "LocalSubjectAccessReview"}}
+			Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
+			stuck = append(stuck, r)
+		}
+		ns := createNamespace(ctx, "normal", tenantLabels, nil)
+		Expect(env.SourceClient.Create(ctx, replication(ns.Name, "mine", target(harness.RemoteClusterName, "")))).To(Succeed())
+		Eventually(func() error {
+			return env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "fine"}})
+		}).WithTimeout(wait).Should(Succeed())
+		Eventually(func() error { return drGet(ctx, ns.Name, "fine", &corev1.ConfigMap{}) }).WithTimeout(5 * time.Second).WithPolling(tick).Should(Succeed())
+		for _, r := range stuck {
+			Eventually(func() []v1alpha1.ObjectProblem {
+				var got v1alpha1.Replication
+				Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(r), &got)).To(Succeed())
+				if len(got.Status.Targets) == 0 {
+					return nil
+				}
+				return got.Status.Targets[0].Problems
+			}).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "LocalSubjectAccessReview"),
+				HaveField("Message", ContainSubstring("localsubjectaccessreviews.authorization.k8s.io cannot be listed and watched")))))
+		}
+	})
+})

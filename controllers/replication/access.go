@@ -1,0 +1,75 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// accessTTL is how long an answer about reading a kind holds: an admin's new binding or CRD
+// version is seen within it.
+const accessTTL = time.Minute
+
+// sourceAccess says whether dr-syncer can list and watch a kind on the source before a pass starts
+// an informer for it: an informer that can never sync (a kind without list, or one dr-syncer may
+// not read) would otherwise hold the pass, and with it a worker that every tenant shares.
+type sourceAccess struct {
+	client    client.Client
+	discovery discovery.DiscoveryInterface
+	now       func() time.Time
+
+	mu      sync.Mutex
+	answers map[string]accessAnswer
+}
+
+type accessAnswer struct {
+	refusal string
+	at      time.Time
+}
+
+// refusal says why the kind of m cannot be read on the source, "" when it can.
+func (a *sourceAccess) refusal(ctx context.Context, m *meta.RESTMapping) string {
+	key := m.Resource.String()
+	a.mu.Lock()
+	ans, ok := a.answers[key]
+	a.mu.Unlock()
+	if ok && a.now().Sub(ans.at) < accessTTL {
+		return ans.refusal
+	}
+	why := a.check(ctx, m)
+	a.mu.Lock()
+	a.answers[key] = accessAnswer{refusal: why, at: a.now()}
+	a.mu.Unlock()
+	return why
+}
+
+func (a *sourceAccess) check(ctx context.Context, m *meta.RESTMapping) string {
+	gr := m.Resource.GroupResource()
+	if a.discovery != nil {
+		if list, err := a.discovery.ServerResourcesForGroupVersion(m.Resource.GroupVersion().String()); err == nil {
+			for _, r := range list.APIResources {
+				if r.Name == m.Resource.Resource && !(slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch")) {
+					return fmt.Sprintf("%s cannot be listed and watched (its API serves only %v): it cannot be mirrored", gr, r.Verbs)
+				}
+			}
+		}
+	}
+	for _, verb := range []string{"list", "watch"} {
+		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: m.Resource.Group, Resource: m.Resource.Resource}}}
+		if err := a.client.Create(ctx, review); err != nil {
+			return "" // cannot tell: the informer's bounded wait still protects the pass
+		}
+		if !review.Status.Allowed {
+			return fmt.Sprintf("dr-syncer may not %s %s on the source: bind its service account a ClusterRole with get, list and watch on %s (and patch, for the replication label)", verb, gr, gr)
+		}
+	}
+	return ""
+}
