@@ -61,9 +61,9 @@ type Reconciler struct {
 	SourceReader client.Reader
 	// SourceDiscovery tells which verbs a kind serves on the source (nil: not checked).
 	SourceDiscovery discovery.DiscoveryInterface
-	Registry     *clusters.Registry
-	Recorder     events.EventRecorder
-	Options      Options
+	Registry        *clusters.Registry
+	Recorder        events.EventRecorder
+	Options         Options
 	// Namespaced selects Replication (true) or ClusterReplication (false).
 	Namespaced bool
 	// Now is the clock; tests inject one.
