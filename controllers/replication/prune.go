@@ -118,6 +118,19 @@ func (r *Reconciler) prune(ctx context.Context, p *targetPass, orphans []*metav1
 			message: fmt.Sprintf("the source namespace is being deleted; its %d cop%s on %s are kept (dr-syncer never deletes the copies of a deleted namespace)", n, plural(n), t.Cluster)}},
 			res.problems...)
 	}
+	stall := func(waiting []*metav1.PartialObjectMetadata) {
+		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source and wait to be deleted: more than the mass-delete limit allows (%.0f%% of the copies or %d, within %s; %d more now), so none were deleted. Check the source, then approve with `kubectl drsyncer approve-deletes %s`, or wait for the window to move on",
+			len(waiting), managed, t.Cluster, 100*r.Options.MaxPruneFraction, r.Options.MinPrune, r.Options.DeleteWindow, p.budget.remaining(), s.cliName())
+		for _, o := range waiting {
+			retain(o)
+		}
+	}
+	if len(candidates) > p.budget.remaining() {
+		// Held whatever the reads would say; reading the source for each of a mass delete at every
+		// pass would only load it. The backfill puts lost labels back meanwhile.
+		stall(candidates)
+		return
+	}
 	var confirmed []*metav1.PartialObjectMetadata
 	for _, o := range candidates {
 		switch gone, err := r.sourceGone(ctx, s, o); {
@@ -135,11 +148,7 @@ func (r *Reconciler) prune(ctx context.Context, p *targetPass, orphans []*metav1
 		return
 	}
 	if !p.budget.take(len(confirmed)) {
-		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source and wait to be deleted: more than the mass-delete limit allows (%.0f%% of the copies or %d, within %s; %d more now), so none were deleted. Check the source, then approve with `kubectl drsyncer approve-deletes %s`, or wait for the window to move on",
-			len(confirmed), managed, t.Cluster, 100*r.Options.MaxPruneFraction, r.Options.MinPrune, r.Options.DeleteWindow, p.budget.remaining(), s.cliName())
-		for _, o := range confirmed {
-			retain(o)
-		}
+		stall(confirmed)
 		return
 	}
 	for _, o := range confirmed {
