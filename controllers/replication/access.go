@@ -55,7 +55,7 @@ func (a *sourceAccess) check(ctx context.Context, m *meta.RESTMapping) string {
 	if a.discovery != nil {
 		if list, err := a.discovery.ServerResourcesForGroupVersion(m.Resource.GroupVersion().String()); err == nil {
 			for _, r := range list.APIResources {
-				if r.Name == m.Resource.Resource && !(slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch")) {
+				if r.Name == m.Resource.Resource && (!slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "watch")) {
 					return fmt.Sprintf("%s cannot be listed and watched (its API serves only %v): it cannot be mirrored", gr, r.Verbs)
 				}
 			}

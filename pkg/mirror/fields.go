@@ -39,9 +39,32 @@ func ForeignManagers(entries []metav1.ManagedFieldsEntry, allowed []string) []st
 	return out
 }
 
-// IsForeignEntry reports whether the fields of a managed-fields entry are drift.
+// IsForeignEntry reports whether the fields of a managed-fields entry are drift. An entry whose
+// field sets were dropped (the DR cache keeps only names) counts as foreign: it was kept because
+// it was.
 func IsForeignEntry(e metav1.ManagedFieldsEntry, allowed []string) bool {
-	return e.Manager != FieldManager && !tolerated(e, allowed)
+	if e.Manager == FieldManager || tolerated(e, allowed) {
+		return false
+	}
+	if e.FieldsV1 == nil {
+		return true
+	}
+	drift, _, err := splitFields(e)
+	return err != nil || !drift.Empty()
+}
+
+// lifecycleFields are what other controllers may hold on a copy without that being drift:
+// finalizers (a backup or protection controller's), which removing would break.
+var lifecycleFields = fieldpath.NewSet(fieldpath.MakePathOrDie("metadata", "finalizers"))
+
+// splitFields splits the fields of an entry into drift and lifecycle fields.
+func splitFields(e metav1.ManagedFieldsEntry) (drift, lifecycle *fieldpath.Set, err error) {
+	s, err := fieldSet(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	drift = s.RecursiveDifference(lifecycleFields)
+	return drift, s.Difference(drift), nil
 }
 
 // TakeOver hands every field of the entries that are neither dr-syncer's apply nor tolerated
@@ -51,20 +74,34 @@ func IsForeignEntry(e metav1.ManagedFieldsEntry, allowed []string) bool {
 func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion string, now time.Time) (out []metav1.ManagedFieldsEntry, changed bool, err error) {
 	ours := -1
 	taken := &fieldpath.Set{}
+	var kept []metav1.ManagedFieldsEntry // tolerated entries, and the lifecycle fields of others
 	for i, e := range entries {
 		switch {
 		case isOurs(e):
 			ours = i
 			continue
 		case tolerated(e, allowed):
+			kept = append(kept, e)
 			continue
 		}
-		set, err := fieldSet(e)
+		drift, lifecycle, err := splitFields(e)
 		if err != nil {
 			return nil, false, fmt.Errorf("managed fields of %s: %w", e.Manager, err)
 		}
-		taken = taken.Union(set)
+		if drift.Empty() {
+			kept = append(kept, e)
+			continue
+		}
+		taken = taken.Union(drift)
 		changed = true
+		if !lifecycle.Empty() {
+			raw, err := lifecycle.ToJSON()
+			if err != nil {
+				return nil, false, err
+			}
+			e.FieldsV1 = metav1.NewFieldsV1(string(raw))
+			kept = append(kept, e)
+		}
 	}
 	if !changed {
 		return entries, false, nil
@@ -84,13 +121,7 @@ func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion 
 		return nil, false, err
 	}
 	entry.FieldsV1 = metav1.NewFieldsV1(string(raw))
-	out = []metav1.ManagedFieldsEntry{entry}
-	for i, e := range entries {
-		if i != ours && tolerated(e, allowed) && !isOurs(e) {
-			out = append(out, e)
-		}
-	}
-	return out, true, nil
+	return append([]metav1.ManagedFieldsEntry{entry}, kept...), true, nil
 }
 
 func fieldSet(e metav1.ManagedFieldsEntry) (*fieldpath.Set, error) {

@@ -37,6 +37,9 @@ func TestForeignManagers(t *testing.T) {
 		{"status and the cluster's controllers are not", []metav1.ManagedFieldsEntry{entry("someone", update, "status", statusField),
 			entry("kube-controller-manager", update, "", `{"f:metadata":{"f:annotations":{"f:deployment.kubernetes.io/revision":{}}}}`)}, nil, nil},
 		{"an allowed manager is not", []metav1.ManagedFieldsEntry{entry("hpa-controller", update, "", `{"f:spec":{"f:replicas":{}}}`)}, []string{"hpa-controller"}, nil},
+		{"finalizers of another controller are not", []metav1.ManagedFieldsEntry{entry("backup-operator", update, "", `{"f:metadata":{"f:finalizers":{".":{},"v:\"example.com/backup\"":{}}}}`)}, nil, nil},
+		{"finalizers and more are", []metav1.ManagedFieldsEntry{entry("backup-operator", update, "", `{"f:metadata":{"f:finalizers":{".":{},"v:\"example.com/backup\"":{}},"f:labels":{"f:x":{}}}}`)}, nil, []string{"backup-operator"}},
+		{"names only (the DR cache's)", []metav1.ManagedFieldsEntry{{Manager: "kubectl-edit", Operation: update}}, nil, []string{"kubectl-edit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +100,19 @@ func TestTakeOver(t *testing.T) {
 		out, changed, err := TakeOver([]metav1.ManagedFieldsEntry{entry(FieldManager, update, "", ourFields)}, nil, "v1", now)
 		if err != nil || !changed || len(out) != 1 || out[0].Operation != apply || out[0].APIVersion != "v1" || !owned(out, FieldManager).Equals(set(ourFields)) {
 			t.Fatalf("TakeOver() = %v, %v, %v", out, changed, err)
+		}
+	})
+	t.Run("another controller keeps its finalizers, not its other fields", func(t *testing.T) {
+		backup := `{"f:metadata":{"f:finalizers":{".":{},"v:\"example.com/backup\"":{}},"f:labels":{"f:x":{}}}}`
+		out, changed, err := TakeOver([]metav1.ManagedFieldsEntry{entry(FieldManager, apply, "", ourFields), entry("backup-operator", update, "", backup)}, nil, "v1", now)
+		if err != nil || !changed || len(out) != 2 {
+			t.Fatalf("TakeOver() = %v, %v, %v", out, changed, err)
+		}
+		if got := owned(out, "backup-operator"); !got.Equals(set(`{"f:metadata":{"f:finalizers":{".":{},"v:\"example.com/backup\"":{}}}}`)) {
+			t.Fatalf("backup-operator owns %s, want its finalizer only", got)
+		}
+		if !owned(out, FieldManager).Has(fieldpath.MakePathOrDie("metadata", "labels", "x")) {
+			t.Fatal("dr-syncer did not take the label")
 		}
 	})
 	t.Run("nothing to take: unchanged", func(t *testing.T) {

@@ -117,7 +117,8 @@ var _ = Describe("Tenant isolation", func() {
 		})
 		Expect(client.IgnoreNotFound(env.SourceClient.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "dr-syncer-validating"}}))).To(Succeed())
 		r := replication(ns.Name, "mine", target(harness.RemoteClusterName, elsewhere))
-		Expect(env.SourceClient.Create(ctx, r)).To(Succeed(), "admitted: CEL cannot know the namespace rule")
+		// The API server drops a deleted webhook configuration asynchronously: retry until it has.
+		Eventually(func() error { return env.SourceClient.Create(ctx, r) }).WithTimeout(wait).Should(Succeed(), "admitted: CEL cannot know the namespace rule")
 		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
 		system.Annotations = map[string]string{v1alpha1.AnnotationReplicate: cr.Name}
 		Expect(env.SourceClient.Update(ctx, system)).To(Succeed())
@@ -164,7 +165,8 @@ var _ = Describe("A tenant reaches only its own namespace, whatever resources sa
 			}
 		})
 		Expect(client.IgnoreNotFound(env.SourceClient.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "dr-syncer-validating"}}))).To(Succeed())
-		Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
+		// The API server drops a deleted webhook configuration asynchronously: retry until it has.
+		Eventually(func() error { return env.SourceClient.Create(ctx, r) }).WithTimeout(wait).Should(Succeed())
 		Expect(env.StartManager(ctx)).To(Succeed())
 		Eventually(func() error {
 			return env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "cfg"}})

@@ -508,3 +508,37 @@ var _ = Describe("Trust: allowed field managers", func() {
 		Expect(firstTarget(crStatus(ctx, cr.Name)).Drifted).To(BeZero())
 	})
 })
+
+var _ = Describe("Trust: a copy held by finalizers on DR", func() {
+	It("is deleted once and counted once by the mass-delete breaker", func(ctx context.Context) {
+		ns, cr, drNS := optIn(ctx, nil) // deletionPolicy Delete
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "held"}})).To(Succeed())
+		var cm corev1.ConfigMap
+		eventuallyOnDR(ctx, drNS, "held", &cm)
+		cm.Finalizers = []string{"example.com/backup"}
+		Expect(env.DRClient.Update(ctx, &cm, client.FieldOwner("backup-operator"))).To(Succeed())
+		DeferCleanup(func(ctx context.Context) {
+			if err := drGet(ctx, drNS, "held", &cm); err == nil {
+				cm.Finalizers = nil
+				_ = env.DRClient.Update(ctx, &cm)
+			}
+		})
+
+		Expect(env.SourceClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "held"}})).To(Succeed())
+		Eventually(func() bool {
+			return drGet(ctx, drNS, "held", &cm) == nil && cm.DeletionTimestamp != nil
+		}).WithTimeout(wait).WithPolling(tick).Should(BeTrue(), "deleted, and held by its finalizer")
+		deleted := func() int32 {
+			var n int32
+			for _, d := range firstTarget(crStatus(ctx, cr.Name)).RecentDeletions {
+				n += d.Count
+			}
+			return n
+		}
+		Eventually(deleted).WithTimeout(wait).Should(Equal(int32(1)))
+		for i := range 3 { // more passes while the copy stays Terminating
+			updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Annotations = map[string]string{"touch": fmt.Sprint(i)} })
+		}
+		Consistently(deleted).WithTimeout(3 * time.Second).Should(Equal(int32(1)))
+	})
+})
