@@ -127,15 +127,19 @@ var _ = Describe("Bad input", func() {
 
 var _ = Describe("Scheduled means scheduled", func() {
 	It("runs no more passes than the schedule and the retries of a failed pass, however many changes arrive", func(ctx context.Context) {
-		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
-			cr.Spec.Mode = v1alpha1.ModeScheduled
-			cr.Spec.Schedule = "0 0 1 1 *" // once a year: never due during the test
-			cr.Spec.Targets[0].Transforms = &v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{
-				Kind: "Deployment", Op: "replace", Path: "/spec/replicas", Value: &apiextensionsv1.JSON{Raw: []byte(`"lots"`)},
-			}}}
-			cr.Spec.Workloads.Replicas = ptrIntOrString(intstr.FromString(v1alpha1.ReplicasPreserve))
-		})
-		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "web", 2))).To(Succeed()) // always fails on DR
+		// The object that always fails on DR exists before the first pass, which runs at once.
+		name := uniqueName("sched")
+		ns := createNamespace(ctx, "app", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		drNS := ns.Name + "-dr"
+		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "web", 2))).To(Succeed())
+		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
+		cr.Spec.Mode = v1alpha1.ModeScheduled
+		cr.Spec.Schedule = "0 0 1 1 *" // once a year: never due during the test
+		cr.Spec.Targets[0].Transforms = &v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{
+			Kind: "Deployment", Op: "replace", Path: "/spec/replicas", Value: &apiextensionsv1.JSON{Raw: []byte(`"lots"`)},
+		}}}
+		cr.Spec.Workloads.Replicas = ptrIntOrString(intstr.FromString(v1alpha1.ReplicasPreserve))
+		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
 		Eventually(func() int32 { return firstTarget(crStatus(ctx, cr.Name)).Failed }).WithTimeout(wait).Should(Equal(int32(1)))
 		passes := func() uint64 {
 			var m dto.Metric
