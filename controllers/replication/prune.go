@@ -4,18 +4,22 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -115,7 +119,7 @@ func (r *Reconciler) prune(ctx context.Context, p *targetPass, orphans []*metav1
 	}
 	for ns, n := range deleting {
 		res.problems = append([]problem{{kind: "Namespace", namespace: ns, name: ns, reason: v1alpha1.ReasonSourceNamespaceDeleted,
-			message: fmt.Sprintf("the source namespace is being deleted; its %d cop%s on %s are kept (dr-syncer never deletes the copies of a deleted namespace)", n, plural(n), t.Cluster)}},
+			message: fmt.Sprintf("the source namespace is being deleted or is gone; its %d cop%s on %s are kept (dr-syncer never deletes the copies of a deleted namespace)", n, plural(n), t.Cluster)}},
 			res.problems...)
 	}
 	stall := func(waiting []*metav1.PartialObjectMetadata) {
@@ -201,4 +205,48 @@ func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.Pa
 		logf.FromContext(ctx).Info("source object had lost its replication label: labeled again, its copy kept", "kind", gvk.Kind, "object", klog.KRef(ns, name))
 	}
 	return false, nil
+}
+
+// goneSources returns the DR namespaces the last pass fed (status) that this one does not, whose
+// source namespace is gone: DR namespace → source namespace, read from the copies there. A
+// namespace that still exists but is no longer covered is not listed: its copies stay, unreported.
+func (r *Reconciler) goneSources(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, kinds []schema.GroupVersionKind, fed []string) map[string]string {
+	prev := findTarget(s.status.Targets, t.Cluster)
+	if prev == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, dest := range prev.Namespaces {
+		if slices.Contains(fed, dest) {
+			continue
+		}
+		ns := r.sourceOfCopies(ctx, cl, kinds, s, dest)
+		if ns == "" {
+			continue // no copies left there
+		}
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); apierrors.IsNotFound(err) {
+			out[dest] = ns
+		}
+	}
+	return out
+}
+
+// sourceOfCopies is the source namespace of the replication's copies in a DR namespace, "" when
+// it holds none.
+func (r *Reconciler) sourceOfCopies(ctx context.Context, cl *clusters.Cluster, kinds []schema.GroupVersionKind, s *subject, dest string) string {
+	for _, gvk := range kinds {
+		if cl.Watch(ctx, gvk) != nil {
+			continue
+		}
+		live, err := r.liveCopies(ctx, cl, gvk, s, []string{dest})
+		if err != nil {
+			continue
+		}
+		for _, o := range live {
+			if _, ns, _, ok := transform.ParseSourceRef(o.GetAnnotations()[transform.AnnotationSource]); ok {
+				return ns
+			}
+		}
+	}
+	return ""
 }

@@ -96,7 +96,7 @@ type targetPass struct {
 	engine *mirror.Engine
 	policy mirror.Policy
 	g      gathered
-	// terminating are the source namespaces being deleted: their copies are never deleted.
+	// terminating are the source namespaces being deleted or gone: their copies are never deleted.
 	terminating map[string]bool
 	budget      *deleteBudget
 }
@@ -132,7 +132,13 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		}
 		res.namespaces = append(res.namespaces, dest)
 	}
-	p := &targetPass{s: s, t: t, cl: cl, g: g, terminating: src.terminating,
+	// A source namespace that is gone keeps its copies, and the target keeps reporting them.
+	deleting := maps.Clone(src.terminating)
+	for dest, ns := range r.goneSources(ctx, s, t, cl, g.kinds, res.namespaces) {
+		res.namespaces = append(res.namespaces, dest)
+		deleting[ns] = true
+	}
+	p := &targetPass{s: s, t: t, cl: cl, g: g, terminating: deleting,
 		engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
 		policy: mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt,
 			AllowedManagers: s.spec.Drift.AllowedFieldManagers}}

@@ -84,6 +84,22 @@ func firstTarget(st v1alpha1.ReplicationStatus) v1alpha1.TargetStatus {
 	return st.Targets[0]
 }
 
+// finalizeSource removes the finalizer of a Terminating source namespace, as the namespace
+// controller envtest lacks does once the namespace is empty: the namespace is then gone.
+func finalizeSource(ctx context.Context, name string) {
+	GinkgoHelper()
+	cs, err := kubernetes.NewForConfig(env.SourceConfig)
+	Expect(err).NotTo(HaveOccurred())
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	ns.Spec.Finalizers = nil
+	_, err = cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(func() bool {
+		return apierrors.IsNotFound(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}))
+	}).WithTimeout(wait).Should(BeTrue())
+}
+
 func problemsOf(st v1alpha1.ReplicationStatus) []v1alpha1.ObjectProblem {
 	return firstTarget(st).Problems
 }
@@ -117,6 +133,19 @@ var _ = Describe("Trust: no mistake on the source destroys the copy", func() {
 		Eventually(func() bool { return hasEvent(ctx, name, v1alpha1.ReasonSourceNamespaceDeleted) }).WithTimeout(wait).Should(BeTrue())
 		Consistently(func() int { return countOnDR(ctx, env.DRClient, a.Name+"-dr") }).WithTimeout(3 * time.Second).Should(Equal(3))
 		Expect(countOnDR(ctx, env.DRClient, b.Name+"-dr")).To(Equal(20))
+
+		By("the namespace controller finishes: namespace a is gone, its copies stay and are still reported")
+		finalizeSource(ctx, a.Name)
+		for i := range 2 { // passes that no longer see namespace a
+			updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Annotations = map[string]string{"touch": fmt.Sprint(i)} })
+			Eventually(func(g Gomega) {
+				st := crStatus(ctx, name)
+				g.Expect(problemsOf(st)).To(ContainElement(And(HaveField("Reason", v1alpha1.ReasonSourceNamespaceDeleted), HaveField("Namespace", a.Name))))
+				g.Expect(firstTarget(st).Retained).To(Equal(int32(3)))
+				g.Expect(firstTarget(st).Namespaces).To(ContainElement(a.Name + "-dr"))
+			}).WithTimeout(wait).Should(Succeed())
+		}
+		Expect(countOnDR(ctx, env.DRClient, a.Name+"-dr")).To(Equal(3))
 	})
 
 	It("keeps the copies of a namespace that stops being covered", func(ctx context.Context) {
