@@ -238,14 +238,7 @@ var _ = Describe("A kind dr-syncer cannot read", func() {
 		}).WithTimeout(wait).Should(Succeed())
 		Eventually(func() error { return drGet(ctx, ns.Name, "fine", &corev1.ConfigMap{}) }).WithTimeout(5 * time.Second).WithPolling(tick).Should(Succeed())
 		for _, r := range stuck {
-			Eventually(func() []v1alpha1.ObjectProblem {
-				var got v1alpha1.Replication
-				Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(r), &got)).To(Succeed())
-				if len(got.Status.Targets) == 0 {
-					return nil
-				}
-				return got.Status.Targets[0].Problems
-			}).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "LocalSubjectAccessReview"),
+			Eventually(func() []v1alpha1.ObjectProblem { return replicationProblems(ctx, r) }).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "LocalSubjectAccessReview"),
 				HaveField("Message", ContainSubstring("localsubjectaccessreviews.authorization.k8s.io cannot be listed and watched")))))
 		}
 	})

@@ -172,14 +172,7 @@ var _ = Describe("A tenant reaches only its own namespace, whatever resources sa
 			return env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "cfg"}})
 		}).WithTimeout(wait).Should(Succeed())
 		eventuallyOnDR(ctx, ns.Name, "cfg", &corev1.ConfigMap{})
-		Eventually(func() []v1alpha1.ObjectProblem {
-			var got v1alpha1.Replication
-			Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(r), &got)).To(Succeed())
-			if len(got.Status.Targets) == 0 {
-				return nil
-			}
-			return got.Status.Targets[0].Problems
-		}).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "Namespace"), HaveField("Message", ContainSubstring("refused: Namespace is cluster-scoped")))))
+		Eventually(func() []v1alpha1.ObjectProblem { return replicationProblems(ctx, r) }).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "Namespace"), HaveField("Message", ContainSubstring("refused: Namespace is cluster-scoped")))))
 		var labeled corev1.NamespaceList
 		Expect(env.SourceClient.List(ctx, &labeled, client.MatchingLabels{v1alpha1.LabelReplication: "wide"})).To(Succeed())
 		Expect(labeled.Items).To(BeEmpty(), "the backfill labeled namespaces of the whole cluster")

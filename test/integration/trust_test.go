@@ -64,6 +64,13 @@ func finalizeNamespace(ctx context.Context, cfg *rest.Config, c client.Client, n
 	GinkgoHelper()
 	Expect(c.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(name))).To(Succeed())
 	Expect(c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+	finalize(ctx, cfg, c, name)
+}
+
+// finalize removes the finalizer of a Terminating namespace, as the namespace controller does once
+// the namespace is empty: the namespace is then gone.
+func finalize(ctx context.Context, cfg *rest.Config, c client.Client, name string) {
+	GinkgoHelper()
 	cs, err := kubernetes.NewForConfig(cfg)
 	Expect(err).NotTo(HaveOccurred())
 	ns, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
@@ -76,28 +83,19 @@ func finalizeNamespace(ctx context.Context, cfg *rest.Config, c client.Client, n
 	}).WithTimeout(wait).Should(BeTrue())
 }
 
+// replicationProblems are the problems of a Replication's first target, none before its first pass.
+func replicationProblems(ctx context.Context, r *v1alpha1.Replication) []v1alpha1.ObjectProblem {
+	var got v1alpha1.Replication
+	Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(r), &got)).To(Succeed())
+	return firstTarget(got.Status).Problems
+}
+
 // firstTarget is the status of a replication's first target, empty before the first pass.
 func firstTarget(st v1alpha1.ReplicationStatus) v1alpha1.TargetStatus {
 	if len(st.Targets) == 0 {
 		return v1alpha1.TargetStatus{}
 	}
 	return st.Targets[0]
-}
-
-// finalizeSource removes the finalizer of a Terminating source namespace, as the namespace
-// controller envtest lacks does once the namespace is empty: the namespace is then gone.
-func finalizeSource(ctx context.Context, name string) {
-	GinkgoHelper()
-	cs, err := kubernetes.NewForConfig(env.SourceConfig)
-	Expect(err).NotTo(HaveOccurred())
-	ns, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-	Expect(err).NotTo(HaveOccurred())
-	ns.Spec.Finalizers = nil
-	_, err = cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
-	Expect(err).NotTo(HaveOccurred())
-	Eventually(func() bool {
-		return apierrors.IsNotFound(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}))
-	}).WithTimeout(wait).Should(BeTrue())
 }
 
 func problemsOf(st v1alpha1.ReplicationStatus) []v1alpha1.ObjectProblem {
@@ -135,7 +133,7 @@ var _ = Describe("Trust: no mistake on the source destroys the copy", func() {
 		Expect(countOnDR(ctx, env.DRClient, b.Name+"-dr")).To(Equal(20))
 
 		By("the namespace controller finishes: namespace a is gone, its copies stay and are still reported")
-		finalizeSource(ctx, a.Name)
+		finalize(ctx, env.SourceConfig, env.SourceClient, a.Name)
 		for i := range 2 { // passes that no longer see namespace a
 			updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) { cr.Annotations = map[string]string{"touch": fmt.Sprint(i)} })
 			Eventually(func(g Gomega) {
@@ -407,12 +405,7 @@ var _ = Describe("Trust: one replication owns each DR object", func() {
 		var tb corev1.ConfigMap
 		eventuallyOnDR(ctx, drNS, "b", &tb)
 		Expect(tb.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationOwner, "Replication/"+drNS+"/"+name))
-		tenantStatus := func() v1alpha1.ReplicationStatus {
-			var r v1alpha1.Replication
-			Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(tenant), &r)).To(Succeed())
-			return r.Status
-		}
-		Eventually(func() []v1alpha1.ObjectProblem { return problemsOf(tenantStatus()) }).WithTimeout(wait).Should(ContainElement(And(
+		Eventually(func() []v1alpha1.ObjectProblem { return replicationProblems(ctx, tenant) }).WithTimeout(wait).Should(ContainElement(And(
 			HaveField("Name", "a"), HaveField("Reason", "Conflict"), HaveField("Message", ContainSubstring("ClusterReplication/"+name)))))
 
 		By("the cluster-wide replication then meets the tenant's copy b")
