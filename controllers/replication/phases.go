@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -261,7 +260,7 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 	log := logf.FromContext(ctx)
 	unlabeled, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.DoesNotExist, nil)
 	sel := labels.NewSelector().Add(*unlabeled)
-	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, v1alpha1.LabelReplication, s.name()))
+	patch := s.labelPatch()
 	kinds, _ := r.kindsOf(ctx, s)
 	labeled := 0
 	for _, ns := range sources {

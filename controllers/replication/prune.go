@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -60,7 +59,7 @@ func (r *Reconciler) deleteBudget(s *subject, t v1alpha1.Target, managed int, ap
 // deleteLog is what is known of a target's recent deletes: this process's, merged with the log
 // the last pass left in status (a restart or a new leader starts from that).
 func (r *Reconciler) deleteLog(s *subject, t v1alpha1.Target) mirror.DeleteLog {
-	key := s.ref + "/" + t.Cluster
+	key := deleteKey(s, t.Cluster)
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	l := r.mem.deletes[key]
@@ -79,7 +78,11 @@ func (r *Reconciler) deleteLog(s *subject, t v1alpha1.Target) mirror.DeleteLog {
 	return maps.Clone(l)
 }
 
-func (r *Reconciler) recordDelete(key string) {
+// deleteKey keys a target's delete log in memory: forget drops a replication's by its ref prefix.
+func deleteKey(s *subject, cluster string) string { return s.ref + "/" + cluster }
+
+func (r *Reconciler) recordDelete(s *subject, cluster string) {
+	key := deleteKey(s, cluster)
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	if r.mem.deletes[key] == nil {
@@ -160,7 +163,7 @@ func (r *Reconciler) prune(ctx context.Context, p *targetPass, orphans []*metav1
 		res.add(c)
 		r.count(s, t.Cluster, c)
 		if c.Action == mirror.ActionDelete {
-			r.recordDelete(s.ref + "/" + t.Cluster)
+			r.recordDelete(s, t.Cluster)
 		}
 		r.mem.mu.Lock()
 		delete(r.mem.copies, p.copyKey(o.GroupVersionKind().GroupKind(), o.GetNamespace(), o.GetName()))
@@ -198,7 +201,7 @@ func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.Pa
 		}
 	}
 	if src.GetLabels()[v1alpha1.LabelReplication] == "" {
-		patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, v1alpha1.LabelReplication, s.name()))
+		patch := s.labelPatch()
 		if err := r.Client.Patch(ctx, src, patch); err != nil && !apierrors.IsNotFound(err) {
 			return false, fmt.Errorf("failed to put the replication label back on %s %s/%s: %w", gvk.Kind, ns, name, err)
 		}

@@ -2,11 +2,13 @@ package replication
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,6 +38,11 @@ func (s *subject) requested() string {
 func (s *subject) deletesApproved() bool {
 	v := s.obj.GetAnnotations()[v1alpha1.AnnotationApproveDeletes]
 	return v != "" && v != s.status.LastHandledDeleteApproval
+}
+
+// labelPatch sets the replication label on a source object (the backfill, and a source that lost it).
+func (s *subject) labelPatch() client.Patch {
+	return client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, v1alpha1.LabelReplication, s.name()))
 }
 
 // cliName is how kubectl drsyncer names the replication.

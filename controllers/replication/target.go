@@ -452,7 +452,7 @@ func (r *Reconciler) replace(ctx context.Context, p *targetPass, desired *unstru
 	}
 	c := p.engine.Replace(ctx, desired, live)
 	if c.Action == mirror.ActionReplace {
-		r.recordDelete(p.s.ref + "/" + p.t.Cluster)
+		r.recordDelete(p.s, p.t.Cluster)
 	}
 	return c
 }

@@ -209,8 +209,7 @@ func (e *Engine) takeOver(ctx context.Context, desired *unstructured.Unstructure
 	// only the names of other managers.
 	live := seen
 	if !hasFieldSets(seen.GetManagedFields()) {
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(desired.GroupVersionKind())
+		m := metadataOf(desired)
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(desired), m); err != nil {
 			return fmt.Errorf("failed to read %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 		}
@@ -227,14 +226,20 @@ func (e *Engine) takeOver(ctx context.Context, desired *unstructured.Unstructure
 	if err != nil {
 		return err
 	}
-	target := &metav1.PartialObjectMetadata{}
-	target.SetGroupVersionKind(desired.GroupVersionKind())
-	target.SetNamespace(desired.GetNamespace())
-	target.SetName(desired.GetName())
-	if err := e.Client.Patch(ctx, target, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+	if err := e.Client.Patch(ctx, metadataOf(desired), client.RawPatch(types.JSONPatchType, patch)); err != nil {
 		return fmt.Errorf("failed to take over the fields of %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	return nil
+}
+
+// metadataOf addresses the DR object of desired with metadata only, for reads and writes that
+// need no content.
+func metadataOf(desired *unstructured.Unstructured) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(desired.GroupVersionKind())
+	m.SetNamespace(desired.GetNamespace())
+	m.SetName(desired.GetName())
+	return m
 }
 
 // hasFieldSets reports whether managed-fields entries carry their field sets (a full read does;
@@ -318,11 +323,7 @@ func (e *Engine) Replace(ctx context.Context, desired *unstructured.Unstructured
 		return c
 	}
 	if live.GetDeletionTimestamp() == nil {
-		old := &metav1.PartialObjectMetadata{}
-		old.SetGroupVersionKind(desired.GroupVersionKind())
-		old.SetNamespace(desired.GetNamespace())
-		old.SetName(desired.GetName())
-		if err := e.Client.Delete(ctx, old, client.Preconditions{UID: ptr(live.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+		if err := e.Client.Delete(ctx, metadataOf(desired), client.Preconditions{UID: ptr(live.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
 			return fail("failed to delete %s %s/%s to replace it: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 		}
 	}
