@@ -66,6 +66,10 @@ func TestLeaderFailover(t *testing.T) {
 		return harness.SumMetric(text, "drsyncer_mirror_actions_total", `action="Create"`) +
 			harness.SumMetric(text, "drsyncer_mirror_actions_total", `action="Update"`)
 	}
+	// The copy shows on DR a moment before the leader's pass counts its write: wait for the count.
+	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return writes(a) >= 1, nil
+	})
 	if wa, wb := writes(a), writes(b); wa < 1 || wb != 0 {
 		t.Fatalf("only the leader may write: leader %v writes, follower %v", wa, wb)
 	}
