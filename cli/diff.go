@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -69,12 +68,13 @@ func (o *options) runDiff(ctx context.Context, name, targetName, sourceCluster s
 	if err != nil {
 		return err
 	}
-	sel, err := scope.ObjectSelector(r.spec.Resources)
-	if err != nil {
+	// The same decision as the controller's and the labeling webhook's.
+	sc := scope.Of(r.spec.Resources)
+	if _, err := sc.Selector(); err != nil {
 		return err
 	}
 	var n diffCounts
-	for _, gk := range scope.Kinds(r.spec.Resources) {
+	for _, gk := range sc.Kinds() {
 		m, err := src.RESTMapper().RESTMapping(gk)
 		if err != nil {
 			fmt.Fprintf(o.errOut, "warning: %s is not served by the source cluster: %v\n", gk, err)
@@ -87,7 +87,7 @@ func (o *options) runDiff(ctx context.Context, name, targetName, sourceCluster s
 				continue
 			}
 			opts := scope.TransformOptions(r.spec, t, sourceCluster, r.obj.GetNamespace(), r.obj.GetName(), dest)
-			if err := o.diffKind(ctx, src, dr, r, m.GroupVersionKind, ns, dest, sel, opts, &n); err != nil {
+			if err := o.diffKind(ctx, src, dr, r, m.GroupVersionKind, ns, dest, sc, opts, &n); err != nil {
 				return err
 			}
 		}
@@ -102,7 +102,8 @@ func (o *options) runDiff(ctx context.Context, name, targetName, sourceCluster s
 
 // diffKind compares the copies of one kind in one source namespace.
 func (o *options) diffKind(ctx context.Context, src, dr client.Client, r *replication, gvk schema.GroupVersionKind, ns, dest string,
-	sel labels.Selector, opts transform.Options, n *diffCounts) error {
+	sc *scope.Scope, opts transform.Options, n *diffCounts) error {
+	sel, _ := sc.Selector() // checked by the caller
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := src.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
@@ -112,7 +113,7 @@ func (o *options) diffKind(ctx context.Context, src, dr client.Client, r *replic
 	for i := range list.Items {
 		obj := &list.Items[i]
 		secretType, _, _ := unstructured.NestedString(obj.Object, "type")
-		if scope.SkipReason(gvk.GroupKind(), obj, secretType, r.spec.Resources.IncludeHelmReleases) != "" {
+		if sc.SkipReason(gvk.GroupKind(), obj, secretType) != "" {
 			continue
 		}
 		desired, err := transform.Desired(obj, opts)

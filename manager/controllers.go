@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/controllers/coverage"
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
@@ -59,6 +60,9 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("failed to create the source discovery client: %w", err)
 	}
 	sourceReader := &protoread.Reader{Reader: reader, Version: sourceVersion}
+	if err := (&coverage.Reconciler{Client: mgr.GetClient(), Namespace: o.Namespace}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up the namespace coverage controller: %w", err)
+	}
 	if err := (&remotecluster.Reconciler{Client: mgr.GetClient(), Namespace: o.Namespace, Policy: o.Kubeconfig, Registry: registry}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the RemoteCluster controller: %w", err)
 	}

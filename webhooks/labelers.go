@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
@@ -19,12 +18,14 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
-// Both labelers use failurePolicy Ignore and a short timeout: an outage must never block a user's
+// Both labelers use failurePolicy Ignore and a 2 s timeout: an outage must never block a user's
 // workload, and the controller's periodic pass backfills what they missed. The namespaceSelector
-// matches kubernetes.io/metadata.name, a label tenants cannot set.
+// matches kubernetes.io/metadata.name, a label tenants cannot set; the resource labeler's also
+// needs the replication label, which the coverage controller keeps on covered namespaces only, so
+// that writes elsewhere never wait for dr-syncer.
 //
-// +kubebuilder:webhook:path=/label-namespace,mutating=true,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update,versions=v1,name=label-namespace.drsyncer.io,admissionReviewVersions=v1,timeoutSeconds=5,serviceName=dr-syncer-webhook,serviceNamespace=dr-syncer-system,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-public","kube-node-lease","dr-syncer-system"]}]}}`
-// +kubebuilder:webhook:path=/label-resource,mutating=true,failurePolicy=ignore,sideEffects=None,groups="";apps;batch;networking.k8s.io;rbac.authorization.k8s.io;autoscaling;policy,resources=configmaps;secrets;services;serviceaccounts;persistentvolumeclaims;deployments;statefulsets;daemonsets;cronjobs;ingresses;networkpolicies;roles;rolebindings;horizontalpodautoscalers;poddisruptionbudgets,verbs=create;update,versions=*,name=label-resource.drsyncer.io,admissionReviewVersions=v1,timeoutSeconds=5,serviceName=dr-syncer-webhook,serviceNamespace=dr-syncer-system,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-public","kube-node-lease","dr-syncer-system"]}]}}`
+// +kubebuilder:webhook:path=/label-namespace,mutating=true,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update,versions=v1,name=label-namespace.drsyncer.io,admissionReviewVersions=v1,timeoutSeconds=2,serviceName=dr-syncer-webhook,serviceNamespace=dr-syncer-system,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-public","kube-node-lease","dr-syncer-system"]}]}}`
+// +kubebuilder:webhook:path=/label-resource,mutating=true,failurePolicy=ignore,sideEffects=None,groups="";apps;batch;networking.k8s.io;rbac.authorization.k8s.io;autoscaling;policy,resources=configmaps;secrets;services;serviceaccounts;persistentvolumeclaims;deployments;statefulsets;daemonsets;cronjobs;ingresses;networkpolicies;roles;rolebindings;horizontalpodautoscalers;poddisruptionbudgets,verbs=create;update,versions=*,name=label-resource.drsyncer.io,admissionReviewVersions=v1,timeoutSeconds=2,serviceName=dr-syncer-webhook,serviceNamespace=dr-syncer-system,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"drsyncer.io/replication","operator":"Exists"},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-public","kube-node-lease","dr-syncer-system"]}]}}`
 
 // labelPath is the JSON pointer of the replication label.
 var labelPath = "/metadata/labels/" + strings.ReplaceAll(v1alpha1.LabelReplication, "/", "~1")
@@ -79,66 +80,49 @@ func (l *resourceLabeler) Handle(ctx context.Context, req admission.Request) adm
 	if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	replication, err := l.replicationOf(ctx, req.Namespace)
+	coverers, err := l.coverersOf(ctx, req.Namespace)
 	if err != nil {
 		// Never block a workload on our own trouble; the periodic pass backfills the label.
-		logf.FromContext(ctx).Error(err, "failed to resolve the replication of a namespace", "namespace", req.Namespace)
+		logf.FromContext(ctx).Error(err, "failed to resolve the replications of a namespace", "namespace", req.Namespace)
 		return admission.Allowed("")
 	}
 	gk := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
-	return patchResponse(resourceLabelPatch(gk, &obj.ObjectMeta, obj.Type, replication))
+	return patchResponse(resourceLabelPatch(coverers, gk, &obj.ObjectMeta, obj.Type))
 }
 
-// replicationOf returns the name of the replication that covers a namespace, or "".
-func (l *resourceLabeler) replicationOf(ctx context.Context, namespace string) (string, error) {
+// coverersOf returns the replications that cover a namespace, read from the cache.
+func (l *resourceLabeler) coverersOf(ctx context.Context, namespace string) ([]scope.Coverer, error) {
 	var ns corev1.Namespace
 	if err := l.client.Get(ctx, client.ObjectKey{Name: namespace}, &ns); err != nil {
-		return "", client.IgnoreNotFound(err)
-	}
-	if name := ns.Labels[v1alpha1.LabelReplication]; name != "" {
-		return name, nil
+		return nil, client.IgnoreNotFound(err)
 	}
 	var rs v1alpha1.ReplicationList
 	if err := l.client.List(ctx, &rs, client.InNamespace(namespace)); err != nil {
-		return "", err
-	}
-	if len(rs.Items) > 0 {
-		names := make([]string, 0, len(rs.Items))
-		for _, r := range rs.Items {
-			names = append(names, r.Name)
-		}
-		return slices.Min(names), nil
+		return nil, err
 	}
 	var crs v1alpha1.ClusterReplicationList
 	if err := l.client.List(ctx, &crs); err != nil {
-		return "", err
+		return nil, err
 	}
-	for _, cr := range crs.Items {
-		if scope.ClusterReplicationCovers(cr.Name, cr.Spec.NamespaceSelector, &ns) {
-			return cr.Name, nil
-		}
-	}
-	return "", nil
+	return scope.Coverers(&ns, rs.Items, crs.Items), nil
 }
 
-// resourceLabelPatch decides the label change for a resource in a namespace covered by
-// replication ("" when none covers it). Objects that are never mirrored lose the label, so that
-// an exclusion added later also removes the DR copy under deletionPolicy Delete.
-func resourceLabelPatch(gk schema.GroupKind, obj metav1.Object, secretType, replication string) []jsonpatch.Operation {
-	if replication == "" || len(scope.InvalidReplicationName(replication)) > 0 {
-		return nil // an invalid label value would make the user's write fail
+// resourceLabelPatch decides the label change for a resource in a namespace with these coverers
+// (none: left alone). An object no coverer mirrors loses the label, so that an exclusion added
+// later also removes the DR copy under deletionPolicy Delete; the label value is always valid.
+func resourceLabelPatch(coverers []scope.Coverer, gk schema.GroupKind, obj metav1.Object, secretType string) []jsonpatch.Operation {
+	if len(coverers) == 0 {
+		return nil
 	}
 	has, labeled := obj.GetLabels()[v1alpha1.LabelReplication]
-	if scope.SkipReason(gk, obj, secretType, false) != "" {
-		if labeled {
-			return []jsonpatch.Operation{{Operation: "remove", Path: labelPath}}
-		}
+	want := scope.ResourceLabel(coverers, gk, obj, secretType)
+	switch {
+	case want == "" && labeled:
+		return []jsonpatch.Operation{{Operation: "remove", Path: labelPath}}
+	case want == "" || has == want:
 		return nil
 	}
-	if has == replication {
-		return nil
-	}
-	return setLabel(obj.GetLabels(), replication)
+	return setLabel(obj.GetLabels(), want)
 }
 
 func setLabel(labels map[string]string, value string) []jsonpatch.Operation {

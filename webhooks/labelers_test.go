@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
 func meta(labels, annotations map[string]string) *metav1.ObjectMeta {
@@ -58,28 +59,35 @@ func TestResourceLabelPatch(t *testing.T) {
 	cm := schema.GroupKind{Kind: "ConfigMap"}
 	secret := schema.GroupKind{Kind: "Secret"}
 	lbl := map[string]string{v1alpha1.LabelReplication: "prod"}
+	prod := []scope.Coverer{{Name: "prod", Scope: scope.Of(v1alpha1.ResourceSelection{})}}
+	helm := []scope.Coverer{{Name: "prod", Scope: scope.Of(v1alpha1.ResourceSelection{IncludeHelmReleases: true})}}
+	secretsOnly := scope.Of(v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "Secret"}}})
 	tests := []struct {
-		name        string
-		gk          schema.GroupKind
-		obj         *metav1.ObjectMeta
-		secretType  string
-		replication string
-		want        string
+		name       string
+		coverers   []scope.Coverer
+		gk         schema.GroupKind
+		obj        *metav1.ObjectMeta
+		secretType string
+		want       string
 	}{
-		{"opted-in namespace", cm, meta(nil, nil), "", "prod", "set prod"},
-		{"namespace not opted in", cm, meta(nil, nil), "", "", "none"},
-		{"already labeled", cm, meta(lbl, nil), "", "prod", "none"},
-		{"excluded", cm, meta(map[string]string{v1alpha1.KeyExclude: "true"}, nil), "", "prod", "none"},
-		{"excluded later loses the label", cm, meta(map[string]string{v1alpha1.KeyExclude: "true", v1alpha1.LabelReplication: "prod"}, nil), "", "prod", "remove"},
-		{"service account token", secret, meta(nil, nil), "kubernetes.io/service-account-token", "prod", "none"},
-		{"helm release", secret, meta(nil, nil), "helm.sh/release.v1", "prod", "none"},
-		{"opaque secret", secret, meta(nil, nil), "Opaque", "prod", "set prod"},
-		{"a name too long for a label value", cm, meta(nil, nil), "", strings.Repeat("a", 64), "none"},
-		{"a name that is not a label value", cm, meta(nil, nil), "", "Prod.Main", "none"},
+		{"opted-in namespace", prod, cm, meta(nil, nil), "", "set prod"},
+		{"namespace not opted in", nil, cm, meta(lbl, nil), "", "none"},
+		{"already labeled", prod, cm, meta(lbl, nil), "", "none"},
+		{"excluded", prod, cm, meta(map[string]string{v1alpha1.KeyExclude: "true"}, nil), "", "none"},
+		{"excluded later loses the label", prod, cm, meta(map[string]string{v1alpha1.KeyExclude: "true", v1alpha1.LabelReplication: "prod"}, nil), "", "remove"},
+		{"service account token", prod, secret, meta(nil, nil), "kubernetes.io/service-account-token", "none"},
+		{"helm release", prod, secret, meta(nil, nil), "helm.sh/release.v1", "none"},
+		{"helm release with includeHelmReleases", helm, secret, meta(nil, nil), "helm.sh/release.v1", "set prod"},
+		{"helm release keeps its label through a Helm update", helm, secret, meta(lbl, nil), "helm.sh/release.v1", "none"},
+		{"opaque secret", prod, secret, meta(nil, nil), "Opaque", "set prod"},
+		{"a kind the replication does not include", []scope.Coverer{{Name: "prod", Scope: secretsOnly}}, cm, meta(lbl, nil), "", "remove"},
+		{"the first coverer that mirrors it names it", []scope.Coverer{{Name: "a", Scope: secretsOnly}, prod[0]}, cm, meta(nil, nil), "", "set prod"},
+		{"a name too long for a label value", []scope.Coverer{{Name: strings.Repeat("a", 64), Scope: prod[0].Scope}}, cm, meta(nil, nil), "", "none"},
+		{"a name that is not a label value", []scope.Coverer{{Name: "Prod.Main", Scope: prod[0].Scope}}, cm, meta(nil, nil), "", "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := describe(resourceLabelPatch(tt.gk, tt.obj, tt.secretType, tt.replication)); got != tt.want {
+			if got := describe(resourceLabelPatch(tt.coverers, tt.gk, tt.obj, tt.secretType)); got != tt.want {
 				t.Fatalf("got %s, want %s", got, tt.want)
 			}
 		})

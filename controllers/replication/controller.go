@@ -80,9 +80,9 @@ type memory struct {
 	mu sync.Mutex
 	// changedAt is when a source event for an object key was first seen and not yet applied.
 	changedAt map[string]time.Time
-	// copies holds target/kind/namespace/name of copies known to be in sync; a known copy found
-	// missing was deleted on DR, which is drift.
-	copies map[string]copyState
+	// copies holds the copies known to be in sync; a known copy found missing was deleted on DR,
+	// which is drift. It has its own lock.
+	copies *copyMemory
 	// watchingSource holds the kinds whose source informers report to the controllers.
 	watchingSource map[string]bool
 	// lastBackfill is when each replication last labeled objects created before opt-in, and over
@@ -101,10 +101,10 @@ type memory struct {
 	retries map[string]scheduledRetry
 }
 
-// backfillRun is one backfill of a replication: when, over which source namespaces (joined).
+// backfillRun is one backfill of a replication: when, over which source namespaces (a digest).
 type backfillRun struct {
 	at      time.Time
-	sources string
+	sources uint64
 }
 
 // scheduledRetry is the next retry of a failed Scheduled pass.
@@ -151,11 +151,11 @@ func (m *memory) observe(cl *clusters.Cluster) {
 	for _, entries := range []map[string]bool{m.knownNamespaces, m.createdNamespaces} {
 		maps.DeleteFunc(entries, func(k string, _ bool) bool { return strings.HasPrefix(k, prefix) })
 	}
-	maps.DeleteFunc(m.copies, func(k string, _ copyState) bool { return strings.HasPrefix(k, prefix) })
+	m.copies.forgetConnection(prev)
 }
 
 func newMemory() *memory {
-	return &memory{changedAt: map[string]time.Time{}, copies: map[string]copyState{}, watchingSource: map[string]bool{},
+	return &memory{changedAt: map[string]time.Time{}, copies: newCopyMemory(), watchingSource: map[string]bool{},
 		lastBackfill: map[string]backfillRun{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
 		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{},
 		retries: map[string]scheduledRetry{}}

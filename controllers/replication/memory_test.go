@@ -15,20 +15,49 @@ func TestMemoryForgetsAPreviousConnection(t *testing.T) {
 	m.observe(old)
 	m.observe(other)
 	m.knownNamespaces["dr#1/shop-dr"], m.createdNamespaces["dr#1/shop-dr"] = true, true
-	m.copies["dr#1//ConfigMap/shop-dr/a"] = copyState{liveVersion: "5"}
+	m.copies.begin("prod", "dr#1").put("/ConfigMap/shop-dr/a", copyState{liveVersion: "5"})
 	m.knownNamespaces["dr2#2/shop-dr"] = true
-	m.copies["dr2#2//ConfigMap/shop-dr/a"] = copyState{liveVersion: "7"}
+	m.copies.begin("prod", "dr2#2").put("/ConfigMap/shop-dr/a", copyState{liveVersion: "7"})
 
 	m.observe(old) // the same connection: nothing forgotten
-	if len(m.copies) != 2 || len(m.knownNamespaces) != 2 {
-		t.Fatalf("the same connection forgot entries: %v %v", m.copies, m.knownNamespaces)
+	if m.copies.size() != 2 || len(m.knownNamespaces) != 2 {
+		t.Fatalf("the same connection forgot entries: %d copies, %v", m.copies.size(), m.knownNamespaces)
 	}
 	m.observe(&clusters.Cluster{Name: "dr", ID: "dr#3"})
-	if _, ok := m.copies["dr#1//ConfigMap/shop-dr/a"]; ok || m.knownNamespaces["dr#1/shop-dr"] || m.createdNamespaces["dr#1/shop-dr"] {
+	if _, ok := m.copies.begin("prod", "dr#1").get("/ConfigMap/shop-dr/a"); ok || m.knownNamespaces["dr#1/shop-dr"] || m.createdNamespaces["dr#1/shop-dr"] {
 		t.Fatal("entries of the previous connection survived a reconnect")
 	}
-	if _, ok := m.copies["dr2#2//ConfigMap/shop-dr/a"]; !ok || !m.knownNamespaces["dr2#2/shop-dr"] {
+	if _, ok := m.copies.begin("prod", "dr2#2").get("/ConfigMap/shop-dr/a"); !ok || !m.knownNamespaces["dr2#2/shop-dr"] {
 		t.Fatal("another cluster's entries were forgotten")
+	}
+}
+
+// A complete pass forgets the copies it no longer wants (a source deleted under Retain keeps its
+// copy on DR, not its entry); a deleted replication's books go, another's stay.
+func TestCopyMemoryIsFreed(t *testing.T) {
+	m := newCopyMemory()
+	first := m.begin("prod", "dr#1")
+	first.put("a", copyState{liveVersion: "1"})
+	first.put("b", copyState{liveVersion: "2"})
+	first.put("gone", copyState{liveVersion: "3"})
+	first.drop("gone")
+	first.sweep()
+	if m.size() != 2 {
+		t.Fatalf("a pass swept what it had just recorded: %d copies", m.size())
+	}
+	second := m.begin("prod", "dr#1")
+	if _, ok := second.get("a"); !ok {
+		t.Fatal("the next pass does not find a copy")
+	}
+	second.put("c", copyState{})
+	second.sweep()
+	if _, ok := second.get("b"); ok || m.size() != 2 {
+		t.Fatalf("a copy no pass wants any more is remembered: %d copies", m.size())
+	}
+	m.begin("shop/app", "dr#1").put("a", copyState{})
+	m.forgetReplication("prod")
+	if m.size() != 1 {
+		t.Fatalf("a deleted replication's copies are remembered: %d copies", m.size())
 	}
 }
 

@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
@@ -165,7 +166,7 @@ func (r *Reconciler) sourceNamespaces(ctx context.Context, s *subject) (sourceSe
 func (r *Reconciler) kindsOf(ctx context.Context, s *subject) ([]schema.GroupVersionKind, []problem) {
 	var out []schema.GroupVersionKind
 	var problems []problem
-	for _, gk := range scope.Kinds(s.spec.Resources) {
+	for _, gk := range s.scope.Kinds() {
 		m, err := r.Client.RESTMapper().RESTMapping(gk)
 		if err != nil {
 			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: fmt.Sprintf("kind %s is not served by the source cluster: %v", gk, err)})
@@ -193,13 +194,15 @@ type gathered struct {
 	kinds    []schema.GroupVersionKind
 	objects  map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata
 	contents *contents
+	// complete says every kind in scope was gathered: a pass may forget copies it did not see.
+	complete bool
 }
 
 // gather reads the labeled source objects of every kind in scope from the source cache.
 func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (gathered, []problem) {
 	kinds, problems := r.kindsOf(ctx, s)
 	g := gathered{kinds: kinds, objects: map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata{}}
-	sel, err := scope.ObjectSelector(s.spec.Resources)
+	sel, err := s.scope.Selector()
 	if err != nil {
 		return g, append(problems, problem{reason: "Failed", message: err.Error()})
 	}
@@ -233,20 +236,33 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 			for i := range list.Items {
 				obj := &list.Items[i]
 				// The Secret type is not in metadata: it is checked again once the content is read.
-				if scope.SkipReason(gvk.GroupKind(), obj, "", s.spec.Resources.IncludeHelmReleases) == "" {
+				if s.scope.SkipReason(gvk.GroupKind(), obj, "") == "" {
 					g.objects[gvk] = append(g.objects[gvk], obj)
 				}
 			}
 		}
 	}
+	g.complete = len(problems) == 0
 	return g, problems
+}
+
+// sourcesDigest sums up the source namespaces and their replication labels.
+func (r *Reconciler) sourcesDigest(ctx context.Context, sources []string) uint64 {
+	h := fnv.New64a()
+	for _, ns := range sources {
+		var obj corev1.Namespace
+		_ = r.Client.Get(ctx, client.ObjectKey{Name: ns}, &obj) // a namespace not in the cache has no label
+		fmt.Fprintf(h, "%s=%s,", ns, obj.Labels[v1alpha1.LabelReplication])
+	}
+	return h.Sum64()
 }
 
 // backfill labels what the webhook missed (objects created before the opt-in or while it was down),
 // once per drift interval: the labeled objects then reach the source cache and the next pass.
 func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string, now time.Time) {
-	// Due once per interval, and at once when the set of source namespaces changes (an opt-in).
-	set := strings.Join(sources, ",")
+	// Due once per interval, and at once when the set of source namespaces changes (an opt-in) or
+	// one of them gets its label: writes before the webhook was called there were missed.
+	set := r.sourcesDigest(ctx, sources)
 	r.mem.mu.Lock()
 	last, done := r.mem.lastBackfill[s.ref]
 	due := !done || last.sources != set || now.Sub(last.at) >= s.spec.Drift.Interval.Duration
@@ -264,15 +280,6 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 	kinds, _ := r.kindsOf(ctx, s)
 	labeled := 0
 	for _, ns := range sources {
-		if !s.namespaced() {
-			var nsObj corev1.Namespace
-			if err := r.Client.Get(ctx, client.ObjectKey{Name: ns}, &nsObj); err == nil &&
-				nsObj.Annotations[v1alpha1.AnnotationReplicate] == s.name() && nsObj.Labels[v1alpha1.LabelReplication] != s.name() {
-				if err := r.Client.Patch(ctx, &nsObj, patch); err != nil {
-					log.Error(err, "failed to label namespace", "namespace", ns)
-				}
-			}
-		}
 		for _, gvk := range kinds {
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
@@ -283,7 +290,7 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 			for i := range list.Items {
 				obj := &list.Items[i]
 				secretType, _, _ := unstructured.NestedString(obj.Object, "type")
-				if scope.SkipReason(gvk.GroupKind(), obj, secretType, s.spec.Resources.IncludeHelmReleases) != "" {
+				if s.scope.SkipReason(gvk.GroupKind(), obj, secretType) != "" {
 					continue
 				}
 				if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {

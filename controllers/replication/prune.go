@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,7 +19,6 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
-	"github.com/drsyncer/dr-syncer/pkg/scope"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -165,9 +163,7 @@ func (r *Reconciler) prune(ctx context.Context, p *targetPass, orphans []*metav1
 		if c.Action == mirror.ActionDelete {
 			r.recordDelete(s, t.Cluster)
 		}
-		r.mem.mu.Lock()
-		delete(r.mem.copies, p.copyKey(o.GroupVersionKind().GroupKind(), o.GetNamespace(), o.GetName()))
-		r.mem.mu.Unlock()
+		p.book.drop(copyKey(o.GroupVersionKind().GroupKind(), o.GetNamespace(), o.GetName()))
 	}
 }
 
@@ -188,17 +184,8 @@ func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.Pa
 		}
 		return false, err
 	}
-	if src.GetDeletionTimestamp() != nil || scope.SkipReason(gvk.GroupKind(), src, secretType(src), s.spec.Resources.IncludeHelmReleases) != "" {
+	if src.GetDeletionTimestamp() != nil || s.scope.SkipReason(gvk.GroupKind(), src, secretType(src)) != "" || !s.scope.Selects(src) {
 		return true, nil
-	}
-	if sel := s.spec.Resources.Selector; sel != nil {
-		selector, err := metav1.LabelSelectorAsSelector(sel)
-		if err != nil {
-			return false, err
-		}
-		if !selector.Matches(labels.Set(src.GetLabels())) {
-			return true, nil
-		}
 	}
 	if src.GetLabels()[v1alpha1.LabelReplication] == "" {
 		patch := s.labelPatch()

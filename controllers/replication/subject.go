@@ -15,6 +15,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
 // subject is either replication kind, seen through what a pass needs.
@@ -25,6 +26,8 @@ type subject struct {
 	selector *metav1.LabelSelector // ClusterReplication's namespaceSelector
 	// ref names the replication in metrics and logs: "prod" or "shop/app".
 	ref string
+	// scope decides what it mirrors, as the labeling webhook does.
+	scope *scope.Scope
 }
 
 func (s *subject) name() string     { return s.obj.GetName() }
@@ -64,7 +67,7 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 			}
 			return nil, client.IgnoreNotFound(err)
 		}
-		return &subject{obj: &o, spec: &o.Spec, status: &o.Status, ref: o.Namespace + "/" + o.Name}, nil
+		return &subject{obj: &o, spec: &o.Spec, status: &o.Status, ref: o.Namespace + "/" + o.Name, scope: scope.Of(o.Spec.Resources)}, nil
 	}
 	if req.Namespace != "" {
 		return nil, nil // a trigger meant for the namespaced kind
@@ -76,13 +79,15 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 		}
 		return nil, client.IgnoreNotFound(err)
 	}
-	return &subject{obj: &o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector, ref: o.Name}, nil
+	return &subject{obj: &o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector, ref: o.Name,
+		scope: scope.Of(o.Spec.Resources)}, nil
 }
 
 // forget drops what is kept about a replication that is gone: its metric series (so that no
 // alert fires for it), its retry, breaker and backfill entries.
 func (r *Reconciler) forget(ref string) {
 	metrics.ForgetReplication(ref)
+	r.mem.copies.forgetReplication(ref)
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	delete(r.mem.retries, ref)

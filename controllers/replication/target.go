@@ -93,6 +93,7 @@ type targetPass struct {
 	s      *subject
 	t      v1alpha1.Target
 	cl     *clusters.Cluster
+	book   *copyBook // what is known of the target's copies
 	engine *mirror.Engine
 	policy mirror.Policy
 	g      gathered
@@ -101,9 +102,9 @@ type targetPass struct {
 	budget      *deleteBudget
 }
 
-// copyKey is the memory key of a copy on this target's current connection.
-func (p *targetPass) copyKey(gk schema.GroupKind, namespace, name string) string {
-	return p.cl.ID + "/" + gk.String() + "/" + namespace + "/" + name
+// copyKey is the key of a copy in the target's copy book (which is per connection).
+func copyKey(gk schema.GroupKind, namespace, name string) string {
+	return gk.String() + "/" + namespace + "/" + name
 }
 
 // syncTarget applies the desired objects to one target and prunes its orphans.
@@ -138,13 +139,13 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		res.namespaces = append(res.namespaces, dest)
 		deleting[ns] = true
 	}
-	p := &targetPass{s: s, t: t, cl: cl, g: g, terminating: deleting,
+	p := &targetPass{s: s, t: t, cl: cl, g: g, terminating: deleting, book: r.mem.copies.begin(s.ref, cl.ID),
 		engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
 		policy: mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt,
 			AllowedManagers: s.spec.Drift.AllowedFieldManagers}}
 	// Plan every kind first, so the content of all of them is read ahead of the writes.
 	var plans []kindPlan
-	managed := 0
+	managed, planned := 0, g.complete
 	for _, gvk := range g.kinds {
 		objs := g.objects[gvk]
 		if err := cl.Watch(ctx, gvk); err != nil {
@@ -152,6 +153,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 				res.add(mirror.Change{GroupKind: gvk.GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionFailed,
 					Err: fmt.Errorf("%s is not served by cluster %s (is its CRD installed there?)", gvk.Kind, t.Cluster)})
 			}
+			planned = false
 			continue
 		}
 		live, err := r.liveCopies(ctx, cl, gvk, s, res.namespaces)
@@ -184,6 +186,9 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		}
 	}
 	r.prune(ctx, p, orphans, managed, &res)
+	if planned {
+		p.book.sweep() // copies of sources deleted under Retain, or no longer in scope
+	}
 	res.deletions = r.deleteLog(s, t)
 	if res.counts[mirror.ActionFailed] == 0 {
 		metrics.LastSyncTimestamp.WithLabelValues(s.ref, t.Cluster).SetToCurrentTime()
@@ -286,13 +291,6 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 	return out, nil
 }
 
-// copyState is what the controller knows of one DR copy: the source and DR versions at which the
-// copy was last written or found equal, under which generation of the replication.
-type copyState struct {
-	sourceVersion, liveVersion string
-	generation                 int64
-}
-
 // kindPlan is what a pass does with one kind on one target: the copies it leaves alone and the
 // source objects whose content it must read.
 type kindPlan struct {
@@ -319,8 +317,8 @@ func (r *Reconciler) planKind(p *targetPass, gvk schema.GroupVersionKind, dests 
 		liveKey := dest + "/" + o.GetName()
 		l := live[liveKey]
 		delete(live, liveKey)
-		key := p.copyKey(gvk.GroupKind(), dest, o.GetName())
-		st, known := r.copyState(key)
+		key := copyKey(gvk.GroupKind(), dest, o.GetName())
+		st, known := p.book.get(key)
 		unchanged := mirror.Change{GroupKind: gvk.GroupKind(), Namespace: dest, Name: o.GetName(), Action: mirror.ActionUnchanged}
 		switch {
 		case l != nil && mirror.IsPromoted(l):
@@ -408,7 +406,7 @@ func (r *Reconciler) syncObject(ctx context.Context, p *targetPass, gvk schema.G
 	if src == nil {
 		return nil, nil // deleted since the cache saw it: its copy is pruned on the next pass
 	}
-	if scope.SkipReason(gvk.GroupKind(), src, secretType(src), s.spec.Resources.IncludeHelmReleases) != "" {
+	if s.scope.SkipReason(gvk.GroupKind(), src, secretType(src)) != "" {
 		return nil, l
 	}
 	desired, err := transform.Desired(src, r.transformOptions(s, p.t, pd.dest))
@@ -484,18 +482,9 @@ func (r *Reconciler) forgetNamespace(cl *clusters.Cluster, ns string) {
 	delete(r.mem.createdNamespaces, cl.ID+"/"+ns)
 }
 
-func (r *Reconciler) copyState(key string) (copyState, bool) {
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	st, ok := r.mem.copies[key]
-	return st, ok
-}
-
 // afterApply records what a change means for drift tracking and propagation lag.
 func (r *Reconciler) afterApply(p *targetPass, gvk schema.GroupVersionKind, src metav1.Object, key string, c mirror.Change) {
 	s, cluster := p.s, p.t.Cluster
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
 	switch c.Action {
 	case mirror.ActionCreate, mirror.ActionUpdate, mirror.ActionCorrect, mirror.ActionAdopt, mirror.ActionUnchanged, mirror.ActionReportDrift,
 		mirror.ActionReplace, mirror.ActionMissing:
@@ -503,12 +492,15 @@ func (r *Reconciler) afterApply(p *targetPass, gvk schema.GroupVersionKind, src 
 		if c.Action == mirror.ActionReportDrift || c.Action == mirror.ActionMissing {
 			st.liveVersion = "" // still differs: compare again next time
 		}
-		r.mem.copies[key] = st
+		p.book.put(key, st)
 	default:
-		delete(r.mem.copies, key)
+		p.book.drop(key)
 	}
 	if c.Action == mirror.ActionCreate || c.Action == mirror.ActionUpdate || c.Action == mirror.ActionReplace {
-		if at, ok := r.mem.changedAt[objectKey(gvk.GroupKind().String(), src.GetNamespace(), src.GetName())]; ok {
+		r.mem.mu.Lock()
+		at, ok := r.mem.changedAt[objectKey(gvk.GroupKind().String(), src.GetNamespace(), src.GetName())]
+		r.mem.mu.Unlock()
+		if ok {
 			metrics.PropagationLag.WithLabelValues(s.ref, cluster).Observe(r.Now().Sub(at).Seconds())
 		}
 	}
