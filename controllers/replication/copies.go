@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"maps"
 	"sync"
 )
 
@@ -49,24 +50,18 @@ func (m *copyMemory) begin(ref, connection string) *copyBook {
 
 // forgetReplication drops every book of a replication that is gone.
 func (m *copyMemory) forgetReplication(ref string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k := range m.targets {
-		if k.ref == ref {
-			delete(m.targets, k)
-		}
-	}
+	m.forget(func(k copyBookKey) bool { return k.ref == ref })
 }
 
 // forgetConnection drops every book kept under a DR cluster's previous connection.
 func (m *copyMemory) forgetConnection(connection string) {
+	m.forget(func(k copyBookKey) bool { return k.connection == connection })
+}
+
+func (m *copyMemory) forget(match func(copyBookKey) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k := range m.targets {
-		if k.connection == connection {
-			delete(m.targets, k)
-		}
-	}
+	maps.DeleteFunc(m.targets, func(k copyBookKey, _ *copyBook) bool { return match(k) })
 }
 
 // size is the number of copies remembered, for tests.
