@@ -48,6 +48,7 @@ type Options struct {
 	Namespace         string
 	ServiceAccount    string
 	ServiceName       string
+	MetricsService    string
 	MetricsAddr       string
 	SecureMetrics     bool
 	ProbeAddr         string
@@ -85,6 +86,7 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.Namespace, "namespace", ns, "Namespace dr-syncer runs in: holds kubeconfig Secrets and certificates; never replicated. Defaults to $POD_NAMESPACE.")
 	fs.StringVar(&o.ServiceAccount, "service-account", "dr-syncer", "Service account the controller writes as; the resource labeler skips its requests.")
 	fs.StringVar(&o.ServiceName, "webhook-service", "dr-syncer-webhook", "Name of the webhook Service (for the serving certificate's DNS names).")
+	fs.StringVar(&o.MetricsService, "metrics-service", "dr-syncer-metrics", "Name of the metrics Service: the serving certificate covers it too, so scrapes verify it against the same CA.")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; \"0\" disables it.")
 	fs.BoolVar(&o.SecureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization (TokenReview/SubjectAccessReview).")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
@@ -128,13 +130,24 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// webhookHosts are the names the serving certificate must cover.
-func (o *Options) webhookHosts() []string {
+// servingHosts are the names the serving certificate must cover: the webhook's first (the readiness
+// check dials it), then the metrics Service's, since the metrics endpoint serves the same certificate.
+func (o *Options) servingHosts() []string {
+	var hosts []string
 	if o.WebhookURLHost != "" {
-		return []string{o.WebhookURLHost}
+		hosts = []string{o.WebhookURLHost}
+	} else {
+		hosts = serviceHosts(o.ServiceName, o.Namespace)
 	}
-	svc := o.ServiceName + "." + o.Namespace + ".svc"
-	return []string{svc, svc + ".cluster.local", o.ServiceName + "." + o.Namespace}
+	if o.MetricsService != "" {
+		hosts = append(hosts, serviceHosts(o.MetricsService, o.Namespace)...)
+	}
+	return hosts
+}
+
+func serviceHosts(service, namespace string) []string {
+	svc := service + "." + namespace + ".svc"
+	return []string{svc, svc + ".cluster.local", service + "." + namespace}
 }
 
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
@@ -150,6 +163,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.SecureMetrics}
 	if o.SecureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		// The webhook's certificate (cert-manager's or self-signed), reloaded when renewed, so that
+		// Prometheus verifies the endpoint against the same CA instead of skipping verification.
+		metricsOpts.CertDir = o.CertDir
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  Scheme(),
@@ -181,7 +197,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}); err != nil {
 		return nil, err
 	}
-	hosts := o.webhookHosts()
+	hosts := o.servingHosts()
 	if o.CertMode == CertModeSelfSigned {
 		direct, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
 		if err != nil {

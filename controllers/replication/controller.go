@@ -85,6 +85,8 @@ type memory struct {
 	copies *copyMemory
 	// watchingSource holds the kinds whose source informers report to the controllers.
 	watchingSource map[string]bool
+	// sourceKinds are the kinds each replication's informers serve; it has its own lock.
+	sourceKinds *sourceKinds
 	// lastBackfill is when each replication last labeled objects created before opt-in, and over
 	// which source namespaces.
 	lastBackfill map[string]backfillRun
@@ -155,7 +157,7 @@ func (m *memory) observe(cl *clusters.Cluster) {
 }
 
 func newMemory() *memory {
-	return &memory{changedAt: map[string]time.Time{}, copies: newCopyMemory(), watchingSource: map[string]bool{},
+	return &memory{changedAt: map[string]time.Time{}, copies: newCopyMemory(), watchingSource: map[string]bool{}, sourceKinds: newSourceKinds(),
 		lastBackfill: map[string]backfillRun{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
 		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{},
 		retries: map[string]scheduledRetry{}}

@@ -207,6 +207,8 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 		return g, append(problems, problem{reason: "Failed", message: err.Error()})
 	}
 	g.contents = newContents(ctx, r.SourceReader, sel)
+	// Claimed before their informers are fetched, so that no other pass stops them meanwhile.
+	r.useSourceKinds(ctx, s.ref, kinds)
 	for _, gvk := range kinds {
 		probe := &metav1.PartialObjectMetadata{}
 		probe.SetGroupVersionKind(gvk)

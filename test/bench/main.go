@@ -118,7 +118,7 @@ func run(ctx context.Context, rep *report, scale, pin bool) error {
 		return err
 	}
 	fmt.Printf("dr-syncer benchmarks on %s\n\n  %-52s %12s %-8s %-14s\n", rep.Machine, "figure", "value", "unit", "target")
-	steps := []func(context.Context) error{b.measureEmptyHeap, b.initialSync, b.unchangedPass, b.memory, b.moreSyncRounds, b.propagationLag, b.driftLag}
+	steps := []func(context.Context) error{b.measureEmptyHeap, b.initialSync, b.unchangedPass, b.memory, b.moreSyncRounds, b.uncoveredWrites, b.propagationLag, b.driftLag}
 	if scale {
 		steps = append(steps, b.scale)
 	}

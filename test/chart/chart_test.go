@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +34,7 @@ var root = harness.RepoRoot()
 
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	bin := os.Getenv("HELM")
-	if bin == "" {
-		bin = filepath.Join(root, "bin", "helm")
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
+	out, err := exec.Command(harness.HelmBinary(), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -242,4 +239,43 @@ func toStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// TestMetricsScrapeIsAuthorizedAndVerified: the chart ships the role a scraper needs, and its
+// ServiceMonitor scrapes with a token bound to it and verifies the endpoint's certificate (which
+// covers the metrics Service) against the serving CA.
+func TestMetricsScrapeIsAuthorizedAndVerified(t *testing.T) {
+	objs := render(t)
+	if find(objs, "ClusterRole", "dr-syncer-metrics-reader") == nil {
+		t.Error("no dr-syncer-metrics-reader ClusterRole by default: nothing could be bound to scrape metrics")
+	}
+	dns, _, _ := unstructured.NestedStringSlice(find(objs, "Certificate", "dr-syncer-serving").Object, "spec", "dnsNames")
+	if !slices.Contains(dns, "dr-syncer-metrics."+namespace+".svc") {
+		t.Errorf("the serving certificate does not cover the metrics Service: %v", dns)
+	}
+	objs = render(t, "serviceMonitor.enabled=true")
+	binding := find(objs, "ClusterRoleBinding", "dr-syncer-metrics-reader")
+	if binding == nil || binding.Object["roleRef"].(map[string]any)["name"] != "dr-syncer-metrics-reader" {
+		t.Fatalf("the ServiceMonitor's identity is not bound to the metrics-reader role: %v", binding)
+	}
+	token := find(objs, "Secret", "dr-syncer-metrics-reader-token")
+	if token == nil || token.GetAnnotations()["kubernetes.io/service-account.name"] != "dr-syncer-metrics-reader" {
+		t.Fatalf("no token Secret for the metrics-reader ServiceAccount: %v", token)
+	}
+	endpoints, _, _ := unstructured.NestedSlice(find(objs, "ServiceMonitor", "dr-syncer").Object, "spec", "endpoints")
+	ep := endpoints[0].(map[string]any)
+	if _, ok := ep["bearerTokenFile"]; ok {
+		t.Error("the ServiceMonitor uses the deprecated bearerTokenFile")
+	}
+	if name, _, _ := unstructured.NestedString(ep, "authorization", "credentials", "name"); name != token.GetName() {
+		t.Errorf("the ServiceMonitor's authorization reads %q, want %q", name, token.GetName())
+	}
+	tls := ep["tlsConfig"].(map[string]any)
+	if tls["insecureSkipVerify"] == true {
+		t.Error("the ServiceMonitor skips TLS verification")
+	}
+	ca, _, _ := unstructured.NestedString(tls, "ca", "secret", "name")
+	if ca != "dr-syncer-webhook-certs" || tls["serverName"] != "dr-syncer-metrics."+namespace+".svc" {
+		t.Errorf("the ServiceMonitor does not verify the endpoint against the serving CA: %v", tls)
+	}
 }

@@ -68,3 +68,13 @@ func WritesServed(ctx context.Context, cfg *rest.Config, resources ...string) (f
 	}
 	return total, nil
 }
+
+// WatchesOpen counts the watches an API server holds open on a resource (its own
+// apiserver_longrunning_requests): whether some informer still watches it.
+func WatchesOpen(ctx context.Context, cfg *rest.Config, resource string) (float64, error) {
+	raw, err := serverMetrics(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	return SumMetric(raw, "apiserver_longrunning_requests", `verb="WATCH"`, `resource="`+resource+`"`), nil
+}

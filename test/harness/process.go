@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,8 @@ type Process struct {
 	MetricsAddr string
 	ProbeAddr   string
 	PprofAddr   string
+	// CertDir holds the serving certificate, its key and ca.crt (the CA that signed it).
+	CertDir string
 }
 
 // ManagerBinary is the manager built by `make build`.
@@ -57,12 +61,12 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 	o := e.ManagerOptions()
 	p := &Process{done: make(chan error, 1),
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), ProbeAddr: "127.0.0.1:" + strconv.Itoa(probePort),
-		PprofAddr: "127.0.0.1:" + strconv.Itoa(pprofPort)}
+		PprofAddr: "127.0.0.1:" + strconv.Itoa(pprofPort), CertDir: filepath.Join(dir, "certs")}
 	p.cmd = exec.Command(binary,
 		"--kubeconfig="+kubeconfig,
 		"--namespace="+o.Namespace,
 		"--cert-mode=self-signed",
-		"--cert-dir="+filepath.Join(dir, "certs"),
+		"--cert-dir="+p.CertDir,
 		"--webhook-bind-host=127.0.0.1",
 		"--webhook-port="+strconv.Itoa(o.WebhookPort),
 		"--webhook-url-host=127.0.0.1",
@@ -164,6 +168,36 @@ func (p *Process) Metrics() (string, error) {
 	return string(b), err
 }
 
+// ScrapeSecure scrapes the metrics endpoint of a manager started with --metrics-secure=true over
+// HTTPS, verifying its certificate for serverName against the CA in CertDir, as Prometheus does with
+// the chart's ServiceMonitor; token is sent as the bearer token unless empty.
+func (p *Process) ScrapeSecure(ctx context.Context, serverName, token string) (status int, body string, err error) {
+	ca, err := os.ReadFile(filepath.Join(p.CertDir, "ca.crt"))
+	if err != nil {
+		return 0, "", err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return 0, "", errors.New("no CA certificate in ca.crt")
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.MetricsAddr+"/metrics", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
 // GC makes the manager collect garbage (through pprof), so that heap figures count live objects.
 func (p *Process) GC() error {
 	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/heap?gc=1")
@@ -204,3 +238,18 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 // PluginBinary is the built kubectl plugin (make build).
 func PluginBinary() string { return filepath.Join(RepoRoot(), "bin", "kubectl-drsyncer") }
+
+// HelmBinary is $HELM (the Makefile exports it), else the helm make tools built.
+func HelmBinary() string { return toolBinary("HELM", filepath.Join(RepoRoot(), "bin", "helm")) }
+
+// KubectlBinary is $KUBECTL (the Makefile exports it), else the kubectl make tools built.
+func KubectlBinary() string {
+	return toolBinary("KUBECTL", filepath.Join(RepoRoot(), "bin", "k8s", "kubectl"))
+}
+
+func toolBinary(env, built string) string {
+	if b := os.Getenv(env); b != "" {
+		return b
+	}
+	return built
+}

@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -241,5 +242,49 @@ var _ = Describe("A kind dr-syncer cannot read", func() {
 			Eventually(func() []v1alpha1.ObjectProblem { return replicationProblems(ctx, r) }).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "LocalSubjectAccessReview"),
 				HaveField("Message", ContainSubstring("localsubjectaccessreviews.authorization.k8s.io cannot be listed and watched")))))
 		}
+	})
+})
+
+var _ = Describe("Source informers", func() {
+	It("are stopped when no replication includes their kind any more, and only then", func(ctx context.Context) {
+		crd := exampleCRD("gadget", "Gadget")
+		Expect(env.SourceClient.Create(ctx, crd.DeepCopy())).To(Succeed())
+		Expect(env.DRClient.Create(ctx, crd.DeepCopy())).To(Succeed())
+		include := []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Gadget"}}
+		var crs []*v1alpha1.ClusterReplication
+		for range 2 {
+			ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Resources.Include = include })
+			gadget := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "example.com/v1", "kind": "Gadget",
+				"metadata": map[string]any{"name": "g", "namespace": ns.Name, "labels": map[string]any{v1alpha1.LabelReplication: cr.Name}},
+			}}
+			Eventually(func() error { return env.SourceClient.Create(ctx, gadget) }).WithTimeout(wait).Should(Succeed())
+			copied := &unstructured.Unstructured{}
+			copied.SetGroupVersionKind(gadget.GroupVersionKind())
+			eventuallyOnDR(ctx, drNS, "g", copied)
+			crs = append(crs, cr)
+		}
+		gadgetWatches := func() float64 {
+			n, err := harness.WatchesOpen(ctx, env.SourceConfig, "gadgets")
+			Expect(err).NotTo(HaveOccurred())
+			return n
+		}
+		Expect(gadgetWatches()).To(BeNumerically(">=", 1), "the source informer watches Gadgets")
+
+		By("one replication no longer includes Gadgets: the other still needs the informer")
+		Eventually(func() error {
+			var cr v1alpha1.ClusterReplication
+			if err := env.SourceClient.Get(ctx, client.ObjectKeyFromObject(crs[0]), &cr); err != nil {
+				return err
+			}
+			cr.Spec.Resources.Include = include[:1]
+			return env.SourceClient.Update(ctx, &cr)
+		}).WithTimeout(wait).Should(Succeed())
+		Eventually(func() int64 { return crStatus(ctx, crs[0].Name).ObservedGeneration }).WithTimeout(wait).Should(BeNumerically(">=", 2))
+		Consistently(gadgetWatches).WithTimeout(2 * time.Second).Should(BeNumerically(">=", 1))
+
+		By("the last replication that includes Gadgets goes: the watch ends")
+		Expect(env.SourceClient.Delete(ctx, crs[1])).To(Succeed())
+		Eventually(gadgetWatches).WithTimeout(wait).WithPolling(tick).Should(BeZero())
 	})
 })
