@@ -20,7 +20,9 @@ type sourceKinds struct {
 	byRef map[string][]schema.GroupVersionKind
 }
 
-func newSourceKinds() *sourceKinds { return &sourceKinds{byRef: map[string][]schema.GroupVersionKind{}} }
+func newSourceKinds() *sourceKinds {
+	return &sourceKinds{byRef: map[string][]schema.GroupVersionKind{}}
+}
 
 // use records that ref's passes gather kinds (none: ref is gone) and calls stop, under the lock,
 // for each kind that ref used before and no replication uses now.
