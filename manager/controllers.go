@@ -69,6 +69,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	ropts := replication.Options{
 		Namespace: o.Namespace, SourceCluster: o.SourceClusterName, MaxPruneFraction: o.MaxPruneFraction,
 		MinPrune: o.MinPrune, DeleteWindow: o.DeleteWindow, Workers: o.Workers, Concurrency: o.Concurrency,
+		IdleInformerTimeout: o.IdleInformer,
 	}
 	for _, namespaced := range []bool{false, true} {
 		r := &replication.Reconciler{

@@ -68,6 +68,7 @@ type Options struct {
 	DeleteWindow      time.Duration
 	Workers           int
 	Concurrency       int
+	IdleInformer      time.Duration
 	// InProcessRestart allows a second manager in the same process (tests restart it).
 	InProcessRestart bool
 	PprofAddr        string
@@ -112,6 +113,7 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.DurationVar(&o.DeleteWindow, "mass-delete-window", time.Hour, "Mass-delete breaker: the sliding window over which deletions are counted (kept in status, so a restart does not reset it).")
 	fs.IntVar(&o.Workers, "apply-workers", 16, "Concurrent writes per target.")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "Replications reconciled at once.")
+	fs.DurationVar(&o.IdleInformer, "idle-informer-timeout", 10*time.Minute, "How long the source watch of a kind that no replication includes any more is kept before it is stopped.")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "", "Address of /debug/pprof for profiling (off by default).")
 	fs.IntVar(&o.SourceQPS, "source-qps", 500, "Request rate of reads of changed source objects (burst is twice that).")
 	return o

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -49,6 +50,9 @@ type Options struct {
 	Workers int
 	// Concurrency is the number of replications reconciled at once.
 	Concurrency int
+	// IdleInformerTimeout is how long the source informer of a kind no replication includes any
+	// more is kept before it is stopped.
+	IdleInformerTimeout time.Duration
 }
 
 // Reconciler reconciles one of the two replication kinds.
@@ -194,8 +198,17 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 	if r.Options.DeleteWindow <= 0 {
 		r.Options.DeleteWindow = time.Hour
 	}
+	if r.Options.IdleInformerTimeout <= 0 {
+		r.Options.IdleInformerTimeout = 10 * time.Minute
+	}
 	r.shared, r.mem = shared, shared.mem
 	r.access = &sourceAccess{client: r.Client, discovery: r.SourceDiscovery, now: r.Now, answers: map[string]accessAnswer{}}
+	if !r.Namespaced {
+		// Once for both kinds: they share the source cache and the memory of who uses which kind.
+		if err := mgr.Add(manager.RunnableFunc(r.stopIdleSourceInformers)); err != nil {
+			return err
+		}
+	}
 	triggers := shared.cluster
 	var obj client.Object = &v1alpha1.ClusterReplication{}
 	name := "clusterreplication"

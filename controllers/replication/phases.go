@@ -208,7 +208,7 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 	}
 	g.contents = newContents(ctx, r.SourceReader, sel)
 	// Claimed before their informers are fetched, so that no other pass stops them meanwhile.
-	r.useSourceKinds(ctx, s.ref, kinds)
+	r.useSourceKinds(s.ref, kinds)
 	for _, gvk := range kinds {
 		probe := &metav1.PartialObjectMetadata{}
 		probe.SetGroupVersionKind(gvk)

@@ -63,7 +63,7 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 		var o v1alpha1.Replication
 		if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
 			if apierrors.IsNotFound(err) {
-				r.forget(ctx, req.Namespace+"/"+req.Name)
+				r.forget(req.Namespace + "/" + req.Name)
 			}
 			return nil, client.IgnoreNotFound(err)
 		}
@@ -75,7 +75,7 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 	var o v1alpha1.ClusterReplication
 	if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(ctx, req.Name)
+			r.forget(req.Name)
 		}
 		return nil, client.IgnoreNotFound(err)
 	}
@@ -84,10 +84,10 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 }
 
 // forget drops what is kept about a replication that is gone: its metric series (so that no
-// alert fires for it), its retry, breaker and backfill entries, and the source informers only it used.
-func (r *Reconciler) forget(ctx context.Context, ref string) {
+// alert fires for it), its retry, breaker and backfill entries; the source informers only it used become idle.
+func (r *Reconciler) forget(ref string) {
 	metrics.ForgetReplication(ref)
-	r.useSourceKinds(ctx, ref, nil)
+	r.useSourceKinds(ref, nil)
 	r.mem.copies.forgetReplication(ref)
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()

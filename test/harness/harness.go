@@ -228,9 +228,11 @@ func (e *Env) ManagerOptions() manager.Options {
 		MinPrune:          10,
 		Workers:           16,
 		Concurrency:       4,
-		InProcessRestart:  true,
-		SourceQPS:         500,
-		Now:               e.now,
+		// Specs see a watch no replication needs stopped within seconds.
+		IdleInformer:     2 * time.Second,
+		InProcessRestart: true,
+		SourceQPS:        500,
+		Now:              e.now,
 	}
 }
 

@@ -213,6 +213,11 @@ func (p *Process) SaveHeapProfile(path string) error {
 	return p.savePprof("heap", path)
 }
 
+// SaveGoroutines writes the manager's goroutines with their stacks to path.
+func (p *Process) SaveGoroutines(path string) error {
+	return p.savePprof("goroutine?debug=1", path)
+}
+
 // SaveCPUProfile records the manager's CPU profile for the given seconds into path.
 func (p *Process) SaveCPUProfile(path string, seconds int) error {
 	return p.savePprof(fmt.Sprintf("profile?seconds=%d", seconds), path)
