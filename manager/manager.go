@@ -58,6 +58,7 @@ type Options struct {
 	CertMode          string
 	CertDir           string
 	CertSecretName    string
+	CertCheckInterval time.Duration
 	WebhookURLHost    string
 	LogLevel          int
 	LogDevelopment    bool
@@ -96,6 +97,7 @@ func BindFlags(fs *flag.FlagSet) *Options {
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port of the webhook server.")
 	fs.StringVar(&o.CertMode, "cert-mode", CertModeFiles, "Webhook certificates: \"files\" (mounted, e.g. by cert-manager, hot-reloaded) or \"self-signed\" (generated, stored in a Secret, caBundle patched, rotated).")
 	fs.StringVar(&o.CertDir, "cert-dir", filepath.Join(os.TempDir(), "dr-syncer-webhook-certs"), "Directory of tls.crt, tls.key and ca.crt.")
+	fs.DurationVar(&o.CertCheckInterval, "cert-check-interval", time.Hour, "Self-signed mode: how often the certificates are checked and renewed when in the last third of their life.")
 	fs.StringVar(&o.CertSecretName, "cert-secret", "dr-syncer-webhook-certs", "Secret that stores self-signed certificates.")
 	fs.StringVar(&o.WebhookURLHost, "webhook-url-host", "", "Self-signed mode outside a cluster: register the webhooks by URL https://<host>:<port>/... instead of through the Service.")
 	fs.IntVar(&o.LogLevel, "log-level", 0, "Log verbosity: 0 for operators, 2 for more detail, 4+ for developers.")
@@ -209,7 +211,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		if o.WebhookURLHost != "" {
 			reg.URLBase = "https://" + net.JoinHostPort(o.WebhookURLHost, strconv.Itoa(o.WebhookPort))
 		}
-		ss := &certs.SelfSigned{Client: direct, Namespace: o.Namespace, SecretName: o.CertSecretName, Hosts: hosts, CertDir: o.CertDir, Registration: reg}
+		ss := &certs.SelfSigned{Client: direct, Namespace: o.Namespace, SecretName: o.CertSecretName, Hosts: hosts, CertDir: o.CertDir, Registration: reg, CheckInterval: o.CertCheckInterval}
 		if err := ss.Ensure(ctx); err != nil {
 			return nil, fmt.Errorf("failed to set up self-signed webhook certificates: %w", err)
 		}

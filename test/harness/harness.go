@@ -64,6 +64,13 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// defaultAssets points envtest at the binaries make tools built, unless the caller chose others.
+func defaultAssets() {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		_ = os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(RepoRoot(), "bin", "k8s"))
+	}
+}
+
 // Start brings up both control planes, the manager (in-process) and the RemoteCluster. On error
 // everything already started is stopped again.
 func Start(ctx context.Context) (*Env, error) { return StartWith(ctx, true) }
@@ -71,9 +78,7 @@ func Start(ctx context.Context) (*Env, error) { return StartWith(ctx, true) }
 // StartWith is Start; with inProcess false no manager is started, for callers that run the
 // manager binary themselves (StartManagerProcess) before RegisterDR.
 func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		_ = os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(RepoRoot(), "bin", "k8s"))
-	}
+	defaultAssets()
 	e := &Env{}
 	defer func() {
 		if err != nil {
@@ -122,6 +127,7 @@ func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 // StartPlane starts one more control plane (no CRDs) whose kube-apiserver gets the extra flags,
 // for a DR cluster that behaves differently (throttling, say). The caller stops it.
 func StartPlane(flags map[string]string) (*envtest.Environment, *rest.Config, error) {
+	defaultAssets()
 	plane := &envtest.Environment{ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
 	args := plane.ControlPlane.GetAPIServer().Configure()
 	for k, v := range flags {

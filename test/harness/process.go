@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -168,21 +169,27 @@ func (p *Process) Metrics() (string, error) {
 	return string(b), err
 }
 
-// ScrapeSecure scrapes the metrics endpoint of a manager started with --metrics-secure=true over
-// HTTPS, verifying its certificate for serverName against the CA in CertDir, as Prometheus does with
-// the chart's ServiceMonitor; token is sent as the bearer token unless empty.
+// ScrapeSecure scrapes the metrics endpoint of a manager started with --metrics-secure=true, as
+// ScrapeMetrics does, trusting the CA in CertDir.
 func (p *Process) ScrapeSecure(ctx context.Context, serverName, token string) (status int, body string, err error) {
 	ca, err := os.ReadFile(filepath.Join(p.CertDir, "ca.crt"))
 	if err != nil {
 		return 0, "", err
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(ca) {
-		return 0, "", errors.New("no CA certificate in ca.crt")
+	return ScrapeMetrics(ctx, p.MetricsAddr, serverName, ca, token)
+}
+
+// ScrapeMetrics scrapes a secure metrics endpoint over HTTPS as Prometheus does with the chart's
+// ServiceMonitor: the certificate verified for serverName against the PEM roots, token (unless
+// empty) sent as the bearer token.
+func ScrapeMetrics(ctx context.Context, addr, serverName string, roots []byte, token string) (status int, body string, err error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(roots) {
+		return 0, "", errors.New("no CA certificate in the roots")
 	}
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.MetricsAddr+"/metrics", nil)
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/metrics", nil)
 	if err != nil {
 		return 0, "", err
 	}
@@ -206,6 +213,26 @@ func (p *Process) GC() error {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.Body.Close()
+}
+
+// LiveHeap collects garbage in the manager and returns its heap in use right after (HeapAlloc as
+// the heap profile reports it): a scrape of the metrics endpoint would count its own allocations.
+func (p *Process) LiveHeap() (float64, error) {
+	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	_, after, ok := strings.Cut(string(b), "\n# HeapAlloc = ")
+	if !ok {
+		return 0, errors.New("the heap profile reports no HeapAlloc")
+	}
+	line, _, _ := strings.Cut(after, "\n")
+	return strconv.ParseFloat(strings.TrimSpace(line), 64)
 }
 
 // SaveHeapProfile writes the manager's heap profile to path, for `go tool pprof`.
