@@ -52,7 +52,9 @@ func journey(ctx context.Context, t *testing.T, src, dr *cluster, p *pod) {
 			}
 			for _, obj := range harness.EveryDefaultKind("shop") {
 				copied := obj.DeepCopyObject().(client.Object)
-				eventually(t, 60*time.Second, func() error { return dr.c.Get(ctx, client.ObjectKey{Namespace: "shop-dr", Name: obj.GetName()}, copied) },
+				eventually(t, 60*time.Second, func() error {
+					return dr.c.Get(ctx, client.ObjectKey{Namespace: "shop-dr", Name: obj.GetName()}, copied)
+				},
 					"%T %s is not on DR", obj, obj.GetName())
 			}
 		}},
