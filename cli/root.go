@@ -48,7 +48,7 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:         "kubectl-drsyncer",
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl drsyncer"},
-		Short:       "Operate dr-syncer replications: status, diff, sync, promote (failover) and demote",
+		Short:       "Operate dr-syncer: join DR clusters; status, diff, sync, promote (failover) and demote replications",
 		Long: `kubectl drsyncer reads dr-syncer replications on the source cluster and their copies on a DR
 cluster, using contexts of your kubeconfig:
 
@@ -68,7 +68,8 @@ Replications are ClusterReplications, or with -n NAMESPACE the Replication of th
 	f.StringVarP(&o.namespace, "namespace", "n", "", "Namespace of a namespaced Replication (default: ClusterReplications).")
 	f.Float32Var(&o.qps, "qps", 200, "Requests per second to each cluster (burst twice as much).")
 	f.DurationVar(&o.probeTimeout, "source-timeout", 5*time.Second, "How long to wait for the source cluster before treating it as unreachable.")
-	root.AddCommand(o.statusCommand(), o.diffCommand(), o.syncCommand(), o.approveDeletesCommand(), o.promoteCommand(), o.demoteCommand())
+	root.AddCommand(o.statusCommand(), o.diffCommand(), o.syncCommand(), o.approveDeletesCommand(), o.promoteCommand(), o.demoteCommand(),
+		o.joinCommand(), o.unjoinCommand())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

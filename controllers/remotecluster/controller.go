@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 )
@@ -110,7 +113,65 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Status().Patch(ctx, &rc, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("failed to update the status of RemoteCluster %s: %w", rc.Name, err)
 	}
-	return ctrl.Result{RequeueAfter: rc.Spec.HealthCheckInterval.Duration}, nil
+	requeue := rc.Spec.HealthCheckInterval.Duration
+	if cond.Status == metav1.ConditionTrue {
+		next, err := r.renewToken(ctx, &rc)
+		if err != nil {
+			// The token still has a third of its life: retried well before it expires.
+			log.Error(err, "cannot renew the DR cluster's token", "cluster", rc.Name)
+			next = r.Now().Add(30 * time.Second)
+		}
+		if !next.IsZero() {
+			requeue = min(requeue, max(next.Sub(r.Now()), time.Second))
+		}
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=update;patch,namespace=dr-syncer-system
+
+// renewToken renews a bound ServiceAccount token (as `kubectl drsyncer join` stores) once two thirds
+// of its life are gone: it asks the DR cluster for a new one for the same ServiceAccount, as that
+// ServiceAccount, and stores it in the kubeconfig Secret, whose change reconnects the cluster. It
+// returns when the token in use is due; zero for credentials that are not renewed.
+func (r *Reconciler) renewToken(ctx context.Context, rc *v1alpha1.RemoteCluster) (time.Time, error) {
+	ref := rc.Spec.KubeconfigSecretRef
+	var secret corev1.Secret
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: ref.Name}, &secret); err != nil {
+		return time.Time{}, err
+	}
+	token, err := access.TokenOf(secret.Data[ref.Key])
+	if err != nil {
+		return time.Time{}, err
+	}
+	bound, ok := access.ParseBoundToken(token)
+	if !ok {
+		return time.Time{}, nil
+	}
+	if r.Now().Before(bound.RenewAt()) {
+		return bound.RenewAt(), nil
+	}
+	cl, ok := r.Registry.Get(rc.Name)
+	if !ok {
+		return time.Time{}, fmt.Errorf("RemoteCluster %s is not connected", rc.Name)
+	}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(bound.Lifetime().Seconds()))}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: bound.Namespace, Name: bound.ServiceAccount}}
+	if err := cl.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return time.Time{}, fmt.Errorf("failed to request a new token for ServiceAccount %s/%s: %w", bound.Namespace, bound.ServiceAccount, err)
+	}
+	kubeconfig, err := access.WithToken(secret.Data[ref.Key], tr.Status.Token)
+	if err != nil {
+		return time.Time{}, err
+	}
+	before := secret.DeepCopy()
+	secret.Data[ref.Key] = kubeconfig
+	if err := r.Client.Patch(ctx, &secret, client.MergeFrom(before)); err != nil {
+		return time.Time{}, fmt.Errorf("failed to store the renewed token in Secret %s/%s: %w", r.Namespace, ref.Name, err)
+	}
+	renewed, _ := access.ParseBoundToken(tr.Status.Token)
+	logf.FromContext(ctx).Info("renewed the DR cluster's token", "cluster", rc.Name, "serviceAccount", bound.Namespace+"/"+bound.ServiceAccount, "expires", renewed.Expires)
+	return renewed.RenewAt(), nil
 }
 
 // connectAndProbe returns the Ready condition and, when the cluster answers, its version and

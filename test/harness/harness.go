@@ -19,6 +19,8 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/certs"
+	"github.com/drsyncer/dr-syncer/cli"
 	"github.com/drsyncer/dr-syncer/manager"
 )
 
@@ -141,19 +144,22 @@ func StartPlane(flags map[string]string) (*envtest.Environment, *rest.Config, er
 	return plane, cfg, nil
 }
 
-// RegisterDR stores the DR plane's kubeconfig in a Secret and creates RemoteCluster "dr", which
-// namespaces labeled dr-tenant=true may target with a Replication.
+// TestResources are the custom resources the suites mirror beyond the default kinds: the DR
+// identity may write them, as `kubectl drsyncer join --resource` grants.
+var TestResources = []schema.GroupResource{{Group: "example.com", Resource: "widgets"}, {Group: "example.com", Resource: "gadgets"}}
+
+// RegisterDR joins the DR plane as RemoteCluster "dr" the way `kubectl drsyncer join` does: dr-syncer
+// writes there as a least-privilege ServiceAccount with a bound token, never as an admin. Namespaces
+// labeled dr-tenant=true may target it with a Replication.
 func (e *Env) RegisterDR(ctx context.Context) error {
-	kubeconfig, err := e.Kubeconfig(e.DR, "dr-syncer")
+	err := cli.Join(ctx, e.SourceClient, rest.CopyConfig(e.DRConfig), cli.JoinOptions{Name: RemoteClusterName,
+		ControllerNamespace: ControllerNamespace, Resources: TestResources, TokenLifetime: 24 * time.Hour})
 	if err != nil {
 		return err
 	}
-	err = e.RegisterRemoteCluster(ctx, RemoteClusterName, map[string][]byte{v1alpha1.DefaultKubeconfigKey: kubeconfig},
-		v1alpha1.RemoteClusterSpec{AllowedNamespaces: &metav1.LabelSelector{MatchLabels: map[string]string{"dr-tenant": "true"}}})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
+	patch := []byte(`{"spec":{"allowedNamespaces":{"matchLabels":{"dr-tenant":"true"}}}}`)
+	rc := &v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: RemoteClusterName}}
+	return e.SourceClient.Patch(ctx, rc, client.RawPatch(types.MergePatchType, patch))
 }
 
 // RegisterRemoteCluster creates RemoteCluster name with spec, its kubeconfig Secret reference

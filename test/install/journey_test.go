@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
@@ -33,9 +37,11 @@ func journey(ctx context.Context, t *testing.T, src, dr *cluster, p *pod) {
 		name string
 		run  func(t *testing.T)
 	}{
-		{"a RemoteCluster becomes Ready", func(t *testing.T) {
-			src.kubectl(t, "-n", namespace, "create", "secret", "generic", "dr-kubeconfig", "--from-file=kubeconfig="+dr.kubeconfig)
-			src.kubectl(t, "apply", "-f", filepath.Join(samples, "remotecluster.yaml"))
+		{"the DR cluster joins with a least-privilege identity, and its RemoteCluster becomes Ready", func(t *testing.T) {
+			out := plugin(t, both(t, src, dr), "join", "dr", "--dr-context", "dr")
+			if !strings.Contains(out, "joined") {
+				t.Fatalf("join said:\n%s", out)
+			}
 			src.kubectl(t, "wait", "--for=condition=Ready", "remotecluster/dr", "--timeout=60s")
 		}},
 		{"a namespace opts in and every default kind is mirrored, labeled by the webhook through its Service", func(t *testing.T) {
@@ -183,4 +189,34 @@ func expect(ok bool, format string, args ...any) error {
 		return nil
 	}
 	return fmt.Errorf(format, args...)
+}
+
+// both is a user's kubeconfig with the contexts "source" (current) and "dr".
+func both(t *testing.T, src, dr *cluster) string {
+	t.Helper()
+	merged := clientcmdapi.NewConfig()
+	for name, c := range map[string]*cluster{"source": src, "dr": dr} {
+		kc, err := clientcmd.LoadFromFile(c.kubeconfig)
+		must(t, err)
+		cur := kc.Contexts[kc.CurrentContext]
+		merged.Clusters[name] = kc.Clusters[cur.Cluster]
+		merged.AuthInfos[name] = kc.AuthInfos[cur.AuthInfo]
+		merged.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	}
+	merged.CurrentContext = "source"
+	path := filepath.Join(t.TempDir(), "user.kubeconfig")
+	must(t, clientcmd.WriteToFile(*merged, path))
+	return path
+}
+
+// plugin runs `kubectl drsyncer` as a user does, found by kubectl on PATH (make build puts it there).
+func plugin(t *testing.T, kubeconfig string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(harness.KubectlBinary(), append(append([]string{"drsyncer"}, args...), "--kubeconfig", kubeconfig)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(harness.PluginBinary())+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl drsyncer %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }

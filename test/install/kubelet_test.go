@@ -90,10 +90,7 @@ func runPod(ctx context.Context, t *testing.T, cfg *rest.Config, namespace, name
 
 	args := []string{"--kubeconfig=" + kubeconfig}
 	for _, a := range c.Args {
-		for path, local := range mounts {
-			a = strings.ReplaceAll(a, "="+path, "="+local)
-		}
-		args = append(args, a)
+		args = append(args, inPod(a, mounts))
 	}
 	env := os.Environ()
 	for _, e := range c.Env {
@@ -132,6 +129,25 @@ func runPod(ctx context.Context, t *testing.T, cfg *rest.Config, namespace, name
 		t.Fatalf("liveness probe: %v\nlogs:\n%s", err, p.logs)
 	}
 	return p
+}
+
+// inPod rewrites a --flag=path argument whose path lies in a volume to the directory standing in
+// for that volume (the deepest mount wins, as in the container's filesystem).
+func inPod(arg string, mounts map[string]string) string {
+	flag, value, ok := strings.Cut(arg, "=")
+	if !ok {
+		return arg
+	}
+	best := ""
+	for path := range mounts {
+		if (value == path || strings.HasPrefix(value, path+"/")) && len(path) > len(best) {
+			best = path
+		}
+	}
+	if best == "" {
+		return arg
+	}
+	return flag + "=" + mounts[best] + strings.TrimPrefix(value, best)
 }
 
 // httpProbe calls an httpGet probe at the pod's address, as the kubelet does.
