@@ -32,14 +32,16 @@ import (
 // test: what it takes from the Deployment is read back from the API server, never from the
 // chart's values.
 type pod struct {
-	cmd   *exec.Cmd
-	done  chan error
-	logs  *logBuffer
-	ports map[string]int32 // container ports by name
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
-	ended sync.Once
-	probe func(*corev1.Probe) error
+	cmd *exec.Cmd
+	// exited is closed when the container's process has ended; exitErr is then how.
+	exited  chan struct{}
+	exitErr error
+	logs    *logBuffer
+	ports   map[string]int32 // container ports by name
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	ended   sync.Once
+	probe   func(*corev1.Probe) error
 }
 
 // runPod starts the manager binary as the container of Deployment namespace/name would run:
@@ -60,7 +62,7 @@ func runPod(ctx context.Context, t *testing.T, cfg *rest.Config, namespace, name
 	c := spec.Containers[0]
 	dir := t.TempDir()
 	podCtx, stop := context.WithCancel(context.Background())
-	p := &pod{done: make(chan error, 1), logs: &logBuffer{}, ports: map[string]int32{}, stop: stop}
+	p := &pod{exited: make(chan struct{}), logs: &logBuffer{}, ports: map[string]int32{}, stop: stop}
 	t.Cleanup(p.kill)
 
 	mounts := map[string]string{} // mount path → local directory
@@ -111,13 +113,13 @@ func runPod(ctx context.Context, t *testing.T, cfg *rest.Config, namespace, name
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	must(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
 
 	p.probe = func(pr *corev1.Probe) error { return p.httpProbe(pr) }
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		select {
-		case err := <-p.done:
-			return false, fmt.Errorf("the container exited: %v", err)
+		case <-p.exited:
+			return false, fmt.Errorf("the container exited: %v", p.exitErr)
 		default:
 		}
 		return p.probe(c.ReadinessProbe) == nil, nil
@@ -181,10 +183,10 @@ func (p *pod) kill() {
 		if p.cmd != nil && p.cmd.Process != nil {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 			select {
-			case <-p.done:
+			case <-p.exited:
 			case <-time.After(10 * time.Second):
 				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-				<-p.done
+				<-p.exited
 			}
 		}
 		p.stop()

@@ -1,0 +1,67 @@
+package integration
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/cli"
+	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
+	"github.com/drsyncer/dr-syncer/manager"
+	"github.com/drsyncer/dr-syncer/pkg/access"
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/test/harness"
+)
+
+var _ = Describe("The DR token join stores", func() {
+	It("is renewed by dr-syncer once two thirds of its life are gone, as the ServiceAccount itself", func(ctx context.Context) {
+		name := uniqueName("renew")
+		Expect(cli.Join(ctx, env.SourceClient, rest.CopyConfig(env.DRConfig), cli.JoinOptions{Name: name,
+			ControllerNamespace: harness.ControllerNamespace, TokenLifetime: time.Hour})).To(Succeed())
+		key := client.ObjectKey{Namespace: harness.ControllerNamespace, Name: name + "-kubeconfig"}
+		tokenNow := func() (string, access.BoundToken) {
+			var secret corev1.Secret
+			Expect(env.SourceClient.Get(ctx, key, &secret)).To(Succeed())
+			token, err := access.TokenOf(secret.Data[v1alpha1.DefaultKubeconfigKey])
+			Expect(err).NotTo(HaveOccurred())
+			bound, ok := access.ParseBoundToken(token)
+			Expect(ok).To(BeTrue())
+			return token, bound
+		}
+		first, bound := tokenNow()
+
+		// A RemoteCluster controller whose clock is 41 minutes on: the hour-long token is due.
+		offset := 41 * time.Minute
+		r := &remotecluster.Reconciler{Client: env.SourceClient, Namespace: harness.ControllerNamespace,
+			Registry: clusters.NewRegistry(manager.Scheme(), nil), Now: func() time.Time { return time.Now().Add(offset) }}
+		defer r.Registry.Stop()
+		req := ctrl.Request{NamespacedName: types.NamespacedName{Name: name}}
+		res, err := r.Reconcile(ctx, req)
+		Expect(err).NotTo(HaveOccurred())
+		second, renewed := tokenNow()
+		Expect(second).NotTo(Equal(first), "the token was not renewed")
+		Expect(renewed.Expires).To(BeTemporally(">", bound.Expires))
+		Expect(renewed.Lifetime()).To(Equal(time.Hour), "a renewal asks for the lifetime join chose")
+		Expect(res.RequeueAfter).To(BeNumerically("<=", time.Minute), "the next look comes when the health check is due")
+
+		By("the renewed token works, and the cluster is Ready on it")
+		offset = 0
+		_, err = r.Reconcile(ctx, req)
+		Expect(err).NotTo(HaveOccurred())
+		var rc v1alpha1.RemoteCluster
+		Expect(env.SourceClient.Get(ctx, req.NamespacedName, &rc)).To(Succeed())
+		Expect(meta.IsStatusConditionTrue(rc.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue(), "%v", rc.Status.Conditions)
+		third, _ := tokenNow()
+		Expect(third).To(Equal(second), "a fresh token is not renewed again")
+		Expect(env.SourceClient.Delete(ctx, &rc)).To(Succeed())
+	})
+})
