@@ -62,6 +62,7 @@ manifests: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) ## Generate CRDs, 
 	go run ./hack/crdname
 	go run ./hack/chartsync
 	go run ./hack/apidocs
+	go run ./hack/accessdoc
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -89,8 +90,8 @@ bench: $(PLANE_TOOLS) build ## Measure mirroring against the DR kube-apiserver's
 .PHONY: verify
 verify: generate manifests ## Fail when generated files are stale.
 	@gofmt -s -l $$(git ls-files '*.go') | (! grep .) || { echo "gofmt needed on the files above"; exit 1; }
-	@git diff --exit-code -- api config charts docs/api.md || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config charts docs/api.md)" || { git status --porcelain -- api config charts docs/api.md; echo "untracked generated files"; exit 1; }
+	@git diff --exit-code -- api config charts docs/api.md docs/security.md || { echo "generated files are stale: run 'make generate manifests' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts docs/api.md docs/security.md)" || { git status --porcelain -- api config charts docs/api.md docs/security.md; echo "untracked generated files"; exit 1; }
 
 ##@ Build
 

@@ -11,19 +11,25 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/pkg/clusters"
 )
 
 // accessTTL is how long an answer about reading a kind holds: an admin's new binding or CRD
 // version is seen within it.
 const accessTTL = time.Minute
 
-// sourceAccess says whether dr-syncer can list and watch a kind on the source before a pass starts
-// an informer for it: an informer that can never sync (a kind without list, or one dr-syncer may
-// not read) would otherwise hold the pass, and with it a worker that every tenant shares.
-type sourceAccess struct {
+// kindAccess says whether dr-syncer can list and watch a kind on a cluster (the source, or a DR
+// cluster) before a pass starts an informer for it there: an informer that can never sync (a kind
+// without list, or one dr-syncer may not read) would otherwise hold the pass, and with it a worker
+// that every tenant shares, or fail a whole target.
+type kindAccess struct {
 	client    client.Client
 	discovery discovery.DiscoveryInterface
 	now       func() time.Time
+	// where names the cluster in messages ("the source", "cluster dr"); grant says how to grant gr.
+	where string
+	grant func(gr string) string
 
 	mu      sync.Mutex
 	answers map[string]accessAnswer
@@ -35,7 +41,7 @@ type accessAnswer struct {
 }
 
 // refusal says why the kind of m cannot be read on the source, "" when it can.
-func (a *sourceAccess) refusal(ctx context.Context, m *meta.RESTMapping) string {
+func (a *kindAccess) refusal(ctx context.Context, m *meta.RESTMapping) string {
 	key := m.Resource.String()
 	a.mu.Lock()
 	ans, ok := a.answers[key]
@@ -50,13 +56,13 @@ func (a *sourceAccess) refusal(ctx context.Context, m *meta.RESTMapping) string 
 	return why
 }
 
-func (a *sourceAccess) check(ctx context.Context, m *meta.RESTMapping) string {
+func (a *kindAccess) check(ctx context.Context, m *meta.RESTMapping) string {
 	gr := m.Resource.GroupResource()
 	if a.discovery != nil {
 		if list, err := a.discovery.ServerResourcesForGroupVersion(m.Resource.GroupVersion().String()); err == nil {
 			for _, r := range list.APIResources {
 				if r.Name == m.Resource.Resource && (!slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "watch")) {
-					return fmt.Sprintf("%s cannot be listed and watched (its API serves only %v): it cannot be mirrored", gr, r.Verbs)
+					return fmt.Sprintf("%s cannot be listed and watched on %s (its API serves only %v): it cannot be mirrored", gr, a.where, r.Verbs)
 				}
 			}
 		}
@@ -68,8 +74,34 @@ func (a *sourceAccess) check(ctx context.Context, m *meta.RESTMapping) string {
 			return "" // cannot tell: the informer's bounded wait still protects the pass
 		}
 		if !review.Status.Allowed {
-			return fmt.Sprintf("dr-syncer may not %s %s on the source: bind its service account a ClusterRole with get, list and watch on %s (and patch, for the replication label)", verb, gr, gr)
+			return fmt.Sprintf("dr-syncer may not %s %s on %s: %s", verb, gr, a.where, a.grant(gr.String()))
 		}
 	}
 	return ""
+}
+
+func newSourceAccess(c client.Client, d discovery.DiscoveryInterface, now func() time.Time) *kindAccess {
+	return &kindAccess{client: c, discovery: d, now: now, answers: map[string]accessAnswer{}, where: "the source",
+		grant: func(gr string) string {
+			return fmt.Sprintf("bind its service account a ClusterRole with get, list and watch on %s (and patch, for the replication label)", gr)
+		}}
+}
+
+func newDRAccess(cl *clusters.Cluster, now func() time.Time) *kindAccess {
+	return &kindAccess{client: cl.Client, discovery: cl.Discovery, now: now, answers: map[string]accessAnswer{}, where: "cluster " + cl.Name,
+		grant: func(gr string) string {
+			return fmt.Sprintf("grant its identity there get, list, watch, create, patch and delete on %s (kubectl drsyncer join %s --dr-context CTX --resource %s)", gr, cl.Name, gr)
+		}}
+}
+
+// drAccess is the access checker of a DR cluster's current connection.
+func (m *memory) drAccess(cl *clusters.Cluster, now func() time.Time) *kindAccess {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.drAccessByConn[cl.ID]
+	if !ok {
+		a = newDRAccess(cl, now)
+		m.drAccessByConn[cl.ID] = a
+	}
+	return a
 }

@@ -75,7 +75,7 @@ type Reconciler struct {
 
 	shared *Shared
 	mem    *memory
-	access *sourceAccess
+	access *kindAccess
 }
 
 // memory is what the controller remembers between passes to tell drift from news and to measure
@@ -105,6 +105,8 @@ type memory struct {
 	connections map[string]string
 	// retries are the pending retries of failed Scheduled passes, per replication.
 	retries map[string]scheduledRetry
+	// drAccessByConn checks what dr-syncer may read on each DR cluster, per connection.
+	drAccessByConn map[string]*kindAccess
 }
 
 // backfillRun is one backfill of a replication: when, over which source namespaces (a digest).
@@ -158,13 +160,14 @@ func (m *memory) observe(cl *clusters.Cluster) {
 		maps.DeleteFunc(entries, func(k string, _ bool) bool { return strings.HasPrefix(k, prefix) })
 	}
 	m.copies.forgetConnection(prev)
+	delete(m.drAccessByConn, prev)
 }
 
 func newMemory() *memory {
 	return &memory{changedAt: map[string]time.Time{}, copies: newCopyMemory(), watchingSource: map[string]bool{}, sourceKinds: newSourceKinds(),
 		lastBackfill: map[string]backfillRun{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
 		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{},
-		retries: map[string]scheduledRetry{}}
+		retries: map[string]scheduledRetry{}, drAccessByConn: map[string]*kindAccess{}}
 }
 
 // Shared is what both controllers share: one memory, one trigger channel per kind.
@@ -202,7 +205,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 		r.Options.IdleInformerTimeout = 10 * time.Minute
 	}
 	r.shared, r.mem = shared, shared.mem
-	r.access = &sourceAccess{client: r.Client, discovery: r.SourceDiscovery, now: r.Now, answers: map[string]accessAnswer{}}
+	r.access = newSourceAccess(r.Client, r.SourceDiscovery, r.Now)
 	if !r.Namespaced {
 		// Once for both kinds: they share the source cache and the memory of who uses which kind.
 		if err := mgr.Add(manager.RunnableFunc(r.stopIdleSourceInformers)); err != nil {

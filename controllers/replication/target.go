@@ -3,6 +3,7 @@ package replication
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -148,6 +149,14 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 	managed, planned := 0, g.complete
 	for _, gvk := range g.kinds {
 		objs := g.objects[gvk]
+		if why := r.drRefusal(ctx, cl, gvk); why != "" {
+			// Only this kind fails: an informer that cannot list would hold the whole target.
+			for _, o := range objs {
+				res.add(mirror.Change{GroupKind: gvk.GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionFailed, Err: errors.New(why)})
+			}
+			planned = false
+			continue
+		}
 		if err := cl.Watch(ctx, gvk); err != nil {
 			for _, o := range objs {
 				res.add(mirror.Change{GroupKind: gvk.GroupKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: mirror.ActionFailed,
@@ -194,6 +203,16 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 		metrics.LastSyncTimestamp.WithLabelValues(s.ref, t.Cluster).SetToCurrentTime()
 	}
 	return res
+}
+
+// drRefusal says why dr-syncer cannot list and watch a kind on a DR cluster, "" when it can (or
+// when the cluster does not serve the kind: the watch below says so).
+func (r *Reconciler) drRefusal(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind) string {
+	m, err := cl.Client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return ""
+	}
+	return r.mem.drAccess(cl, r.Now).refusal(ctx, m)
 }
 
 // connected returns the target's client and RemoteCluster when it is Ready, or why not.

@@ -7,7 +7,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,7 +53,7 @@ var _ = Describe("The DR token join stores", func() {
 		Expect(err).NotTo(HaveOccurred())
 		second, renewed := tokenNow()
 		Expect(second).NotTo(Equal(first), "the token was not renewed")
-		Expect(renewed.Expires).To(BeTemporally(">", bound.Expires))
+		Expect(renewed.Expires).To(BeTemporally(">=", bound.Expires))
 		Expect(renewed.Lifetime()).To(Equal(time.Hour), "a renewal asks for the lifetime join chose")
 		Expect(res.RequeueAfter).To(BeNumerically("<=", time.Minute), "the next look comes when the health check is due")
 
@@ -63,5 +67,39 @@ var _ = Describe("The DR token join stores", func() {
 		third, _ := tokenNow()
 		Expect(third).To(Equal(second), "a fresh token is not renewed again")
 		Expect(env.SourceClient.Delete(ctx, &rc)).To(Succeed())
+	})
+})
+
+var _ = Describe("A permission the DR identity lacks", func() {
+	It("fails only the kind it concerns, and says which verb on which resource, where, and how to grant it", func(ctx context.Context) {
+		unreadable, readOnly := exampleCRD("doodad", "Doodad"), exampleCRD("gizmo", "Gizmo")
+		for _, crd := range []*apiextensionsv1.CustomResourceDefinition{unreadable, readOnly} {
+			Expect(env.SourceClient.Create(ctx, crd.DeepCopy())).To(Succeed())
+			Expect(env.DRClient.Create(ctx, crd.DeepCopy())).To(Succeed())
+		}
+		// An admin granted reading Gizmos on DR, not writing them.
+		Expect(env.DRClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "read-gizmos"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"example.com"}, Resources: []string{"gizmos"}, Verbs: []string{"get", "list", "watch"}}}})).To(Succeed())
+		Expect(env.DRClient.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "read-gizmos"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "read-gizmos"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: access.Namespace, Name: access.ServiceAccount}}})).To(Succeed())
+
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Resources.Include = []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Doodad"}, {Group: "example.com", Kind: "Gizmo"}}
+		})
+		for _, kind := range []string{"Doodad", "Gizmo"} {
+			u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": kind,
+				"metadata": map[string]any{"name": "one", "namespace": ns.Name, "labels": map[string]any{v1alpha1.LabelReplication: cr.Name}}}}
+			Eventually(func() error { return env.SourceClient.Create(ctx, u) }).WithTimeout(wait).Should(Succeed())
+		}
+		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "fine"}})).To(Succeed())
+		eventuallyOnDR(ctx, drNS, "fine", &corev1.ConfigMap{})
+		Eventually(func(g Gomega) {
+			problems := crStatus(ctx, cr.Name).Targets[0].Problems
+			g.Expect(problems).To(ContainElement(And(HaveField("Kind", "Doodad"),
+				HaveField("Message", And(ContainSubstring("may not list doodads.example.com on cluster dr"), ContainSubstring("--resource doodads.example.com"))))))
+			g.Expect(problems).To(ContainElement(And(HaveField("Kind", "Gizmo"),
+				HaveField("Message", And(ContainSubstring(`cannot create resource "gizmos"`), ContainSubstring(drNS))))))
+		}).WithTimeout(wait).Should(Succeed())
 	})
 })
