@@ -12,6 +12,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -19,8 +21,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/certs"
 	"github.com/drsyncer/dr-syncer/manager"
+	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
 
@@ -125,6 +129,22 @@ func TestInstallCertManager(t *testing.T) {
 		}
 		webhooksAnswer(ctx, t, src, ca)
 		noForbidden(t, p)
+	})
+
+	t.Run("unjoin removes the RemoteCluster, its Secret and the identity on DR", func(t *testing.T) {
+		plugin(t, both(t, src, dr), "unjoin", "dr", "--dr-context", "dr")
+		for _, obj := range []client.Object{&v1alpha1.RemoteCluster{ObjectMeta: metav1.ObjectMeta{Name: "dr"}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "dr-kubeconfig"}}} {
+			if err := src.c.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+				t.Errorf("%T %s is still on the source: %v", obj, obj.GetName(), err)
+			}
+		}
+		for _, obj := range []client.Object{&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: access.ClusterRole}},
+			&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: access.ClusterRole}}} {
+			if err := dr.c.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+				t.Errorf("%T %s is still on DR: %v", obj, obj.GetName(), err)
+			}
+		}
 	})
 }
 
