@@ -36,12 +36,11 @@ type pod struct {
 	// exited is closed when the container's process has ended; exitErr is then how.
 	exited  chan struct{}
 	exitErr error
-	logs    *logBuffer
+	logs    *harness.LogBuffer
 	ports   map[string]int32 // container ports by name
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 	ended   sync.Once
-	probe   func(*corev1.Probe) error
 }
 
 // runPod starts the manager binary as the container of Deployment namespace/name would run:
@@ -62,7 +61,7 @@ func runPod(ctx context.Context, t *testing.T, cfg *rest.Config, namespace, name
 	c := spec.Containers[0]
 	dir := t.TempDir()
 	podCtx, stop := context.WithCancel(context.Background())
-	p := &pod{exited: make(chan struct{}), logs: &logBuffer{}, ports: map[string]int32{}, stop: stop}
+	p := &pod{exited: make(chan struct{}), logs: &harness.LogBuffer{}, ports: map[string]int32{}, stop: stop}
 	t.Cleanup(p.kill)
 
 	mounts := map[string]string{} // mount path → local directory
@@ -115,19 +114,18 @@ func runPod(ctx context.Context, t *testing.T, cfg *rest.Config, namespace, name
 	must(t, p.cmd.Start())
 	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
 
-	p.probe = func(pr *corev1.Probe) error { return p.httpProbe(pr) }
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		select {
 		case <-p.exited:
 			return false, fmt.Errorf("the container exited: %v", p.exitErr)
 		default:
 		}
-		return p.probe(c.ReadinessProbe) == nil, nil
+		return p.httpProbe(c.ReadinessProbe) == nil, nil
 	})
 	if err != nil {
 		t.Fatalf("the pod never became ready: %v\nlogs:\n%s", err, p.logs)
 	}
-	if err := p.probe(c.LivenessProbe); err != nil {
+	if err := p.httpProbe(c.LivenessProbe); err != nil {
 		t.Fatalf("liveness probe: %v\nlogs:\n%s", err, p.logs)
 	}
 	return p
@@ -235,24 +233,6 @@ func syncSecretVolume(ctx context.Context, t *testing.T, cs kubernetes.Interface
 		first()
 		return false, nil
 	})
-}
-
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func must(t *testing.T, err error) {
