@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -54,7 +55,9 @@ func startCluster(t *testing.T, name string, flags map[string]string) *cluster {
 	must(t, err)
 	path := filepath.Join(t.TempDir(), name+".kubeconfig")
 	must(t, os.WriteFile(path, kc, 0o600))
-	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	scheme := manager.Scheme()
+	must(t, apiextensionsv1.AddToScheme(scheme)) // the test installs CRDs
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	must(t, err)
 	return &cluster{plane: plane, cfg: cfg, c: c, kubeconfig: path}
 }

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -92,6 +93,33 @@ func journey(ctx context.Context, t *testing.T, src, dr *cluster, p *pod) {
 		}},
 		{"the secure metrics endpoint answers a token bound to the chart's metrics-reader role only", func(t *testing.T) {
 			scrapeAsInstalled(ctx, t, src, p)
+		}},
+		{"a custom resource the chart does not grant is refused with what to grant, and stalls nothing", func(t *testing.T) {
+			must(t, src.c.Create(ctx, widgetCRD()))
+			must(t, src.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tools", Labels: map[string]string{"widgets": "true"}}}))
+			must(t, src.c.Create(ctx, &v1alpha1.ClusterReplication{ObjectMeta: metav1.ObjectMeta{Name: "widgets"}, Spec: v1alpha1.ClusterReplicationSpec{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"widgets": "true"}},
+				ReplicationSpec: v1alpha1.ReplicationSpec{Targets: []v1alpha1.Target{{Cluster: "dr", Namespace: "{{.Namespace}}-dr"}},
+					Resources: v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Widget"}}}}}}))
+			eventually(t, 30*time.Second, func() error {
+				return src.c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "tools", Name: "plain"}})
+			}, "a ConfigMap in namespace tools")
+			eventually(t, 30*time.Second, func() error {
+				return dr.c.Get(ctx, client.ObjectKey{Namespace: "tools-dr", Name: "plain"}, &corev1.ConfigMap{})
+			},
+				"the ConfigMap beside an unreadable kind is not on DR")
+			eventually(t, 30*time.Second, func() error {
+				var cr v1alpha1.ClusterReplication
+				must(t, src.c.Get(ctx, client.ObjectKey{Name: "widgets"}, &cr))
+				for _, tgt := range cr.Status.Targets {
+					for _, pr := range tgt.Problems {
+						if pr.Kind == "Widget" && strings.Contains(pr.Message, "dr-syncer may not list widgets.example.com on the source") {
+							return nil
+						}
+					}
+				}
+				return fmt.Errorf("problems: %+v", cr.Status.Targets)
+			}, "the refusal of Widgets")
 		}},
 		{"the manager was never forbidden anything", func(t *testing.T) { noForbidden(t, p) }},
 	}
@@ -219,4 +247,17 @@ func plugin(t *testing.T, kubeconfig string, args ...string) string {
 		t.Fatalf("kubectl drsyncer %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+func widgetCRD() *apiextensionsv1.CustomResourceDefinition {
+	preserve := true
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
+		},
+	}
 }
