@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,7 +44,18 @@ func Join(ctx context.Context, source client.Client, dr *rest.Config, o JoinOpti
 	if err != nil {
 		return fmt.Errorf("failed to create a client for the DR cluster: %w", err)
 	}
-	for _, obj := range access.Objects(o.Resources) {
+	// What an earlier join granted stays: joining again, or from another source cluster, only adds.
+	var existing rbacv1.ClusterRole
+	if err := drc.Get(ctx, client.ObjectKey{Name: access.ClusterRole}, &existing); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to read ClusterRole %s on the DR cluster: %w", access.ClusterRole, err)
+	}
+	resources := o.Resources
+	for _, gr := range access.Granted(existing.Rules) {
+		if !slices.Contains(resources, gr) {
+			resources = append(resources, gr)
+		}
+	}
+	for _, obj := range access.Objects(resources) {
 		if err := apply(ctx, drc, obj); err != nil {
 			return fmt.Errorf("failed to create %s %s on the DR cluster: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}
@@ -147,7 +160,9 @@ namespace, and creates RemoteCluster NAME. The token expires (--token-lifetime);
 before then, so no long-lived token Secret exists anywhere. The DR server address and CA are taken
 from your kubeconfig: the source cluster must reach that address.
 
-Running join again is safe: it changes nothing but the token. --dry-run prints what it would create.`,
+Running join again is safe: it changes nothing but the token, and what an earlier join granted with
+--resource stays granted (also when another source cluster joins). --dry-run prints what it would
+create.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			jo.Name = args[0]

@@ -130,3 +130,20 @@ func TestKubeconfigToken(t *testing.T) {
 		t.Fatalf("token %q, %v", tok, err)
 	}
 }
+
+// A second join (another source cluster, or the same without --resource) keeps what an earlier
+// one granted.
+func TestGrantedKeepsEarlierResources(t *testing.T) {
+	widgets, gadgets := schema.GroupResource{Group: "example.com", Resource: "widgets"}, schema.GroupResource{Group: "example.com", Resource: "gadgets"}
+	got := Granted(Rules([]schema.GroupResource{widgets, gadgets}))
+	if !slices.Equal(got, []schema.GroupResource{widgets, gadgets}) {
+		t.Fatalf("granted %v", got)
+	}
+	if got := Granted(Rules(nil)); len(got) != 0 {
+		t.Fatalf("the defaults count as extra: %v", got)
+	}
+	readOnly := []rbacv1.PolicyRule{{APIGroups: []string{"example.com"}, Resources: []string{"gizmos"}, Verbs: []string{"get", "list"}}}
+	if got := Granted(readOnly); len(got) != 0 {
+		t.Fatalf("a rule that is not join's counts: %v", got)
+	}
+}

@@ -64,6 +64,36 @@ func Rules(extra []schema.GroupResource) []rbacv1.PolicyRule {
 		rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles", "clusterroles"}, Verbs: []string{"bind"}})
 }
 
+// Granted returns the resources beyond the default kinds that rules grant MirrorVerbs on: what an
+// earlier join added with --resource, which a later join keeps.
+func Granted(rules []rbacv1.PolicyRule) []schema.GroupResource {
+	defaults := Rules(nil)
+	var out []schema.GroupResource
+	for _, r := range rules {
+		if !slices.Equal(r.Verbs, MirrorVerbs) {
+			continue
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				gr := schema.GroupResource{Group: g, Resource: res}
+				if !grants(defaults, gr) && !slices.Contains(out, gr) {
+					out = append(out, gr)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func grants(rules []rbacv1.PolicyRule, gr schema.GroupResource) bool {
+	for _, r := range rules {
+		if slices.Contains(r.APIGroups, gr.Group) && slices.Contains(r.Resources, gr.Resource) && slices.Equal(r.Verbs, MirrorVerbs) {
+			return true
+		}
+	}
+	return false
+}
+
 // TokenRules let the ServiceAccount request tokens for itself, and nobody else.
 var TokenRules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, ResourceNames: []string{ServiceAccount}, Verbs: []string{"create"}}}
 

@@ -35,6 +35,9 @@ var _ = Describe("join and unjoin", func() {
 			Expect(res.code).To(BeZero(), res.err)
 			Expect(res.out).To(ContainSubstring("joined"))
 		}
+		var role rbacv1.ClusterRole
+		Expect(env.DRClient.Get(ctx, client.ObjectKey{Name: access.ClusterRole}, &role)).To(Succeed())
+		Expect(access.Granted(role.Rules)).To(ContainElements(harness.TestResources), "a join without --resource took away what an earlier one granted")
 		Eventually(func(g Gomega) {
 			var rc v1alpha1.RemoteCluster
 			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: "joined"}, &rc)).To(Succeed())
