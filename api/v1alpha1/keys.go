@@ -58,6 +58,8 @@ const (
 	ConditionStalled     = "Stalled"
 	ConditionSynced      = "Synced"
 	ConditionDrifted     = "Drifted"
+	// ConditionAuthorized (RemoteCluster): the DR identity may do what mirroring the default kinds needs.
+	ConditionAuthorized = "Authorized"
 )
 
 // Condition reasons.
@@ -84,4 +86,7 @@ const (
 	// ReasonCopiesMissing: desired copies are missing on a target and the drift policy does not
 	// recreate them until their source changes.
 	ReasonCopiesMissing = "CopiesMissing"
+	// ReasonAuthorized and ReasonMissingPermissions: the Authorized condition of a RemoteCluster.
+	ReasonAuthorized         = "Authorized"
+	ReasonMissingPermissions = "MissingPermissions"
 )

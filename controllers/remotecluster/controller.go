@@ -41,6 +41,8 @@ type Reconciler struct {
 	Registry  *clusters.Registry
 	// Now is the clock (time.Now by default).
 	Now func() time.Time
+
+	authz authorizations
 }
 
 // +kubebuilder:rbac:groups=drsyncer.io,resources=remoteclusters,verbs=get;list;watch
@@ -85,6 +87,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if apierrors.IsNotFound(err) {
 			r.Registry.Disconnect(req.Name)
 			metrics.RemoteClusterUp.DeleteLabelValues(req.Name)
+			r.authz.forget(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -104,6 +107,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	cond.ObservedGeneration = rc.Generation
 	if changed := meta.SetStatusCondition(&rc.Status.Conditions, cond); changed {
 		log.Info("remote cluster readiness changed", "ready", cond.Status, "reason", cond.Reason, "message", cond.Message)
+	}
+	if cl, ok := r.Registry.Get(rc.Name); ok && cond.Status == metav1.ConditionTrue {
+		authorized := r.authorizedCondition(ctx, &rc, cl)
+		authorized.ObservedGeneration = rc.Generation
+		if changed := meta.SetStatusCondition(&rc.Status.Conditions, authorized); changed {
+			log.Info("remote cluster authorization changed", "authorized", authorized.Status, "reason", authorized.Reason, "message", authorized.Message)
+		}
+	} else {
+		// What an unreachable cluster allows is not known.
+		meta.RemoveStatusCondition(&rc.Status.Conditions, v1alpha1.ConditionAuthorized)
 	}
 	up := 0.0
 	if cond.Status == metav1.ConditionTrue {

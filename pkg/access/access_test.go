@@ -147,3 +147,20 @@ func TestGrantedKeepsEarlierResources(t *testing.T) {
 		t.Fatalf("a rule that is not join's counts: %v", got)
 	}
 }
+
+func TestNeededIsWhatMirroringTheDefaultsUses(t *testing.T) {
+	needed := Needed()
+	for _, p := range []Permission{{"", "configmaps", "create"}, {"apps", "deployments", "watch"}, {"", "namespaces", "create"}} {
+		if !slices.Contains(needed, p) {
+			t.Errorf("%s is not checked", p)
+		}
+	}
+	for _, p := range needed {
+		if p.Verb == "escalate" || p.Verb == "bind" || (p.Resource == "namespaces" && p.Verb == "delete") {
+			t.Errorf("%s is checked", p)
+		}
+	}
+	if got := (Permission{"apps", "deployments", "create"}).String(); got != "create deployments.apps" {
+		t.Errorf("String() = %q", got)
+	}
+}

@@ -94,6 +94,34 @@ func grants(rules []rbacv1.PolicyRule, gr schema.GroupResource) bool {
 	return false
 }
 
+// Permission is one verb on one resource.
+type Permission struct{ Group, Resource, Verb string }
+
+func (p Permission) String() string {
+	gr := schema.GroupResource{Group: p.Group, Resource: p.Resource}
+	return p.Verb + " " + gr.String()
+}
+
+// Needed are the permissions mirroring the default kinds cannot do without, cluster-wide (the DR
+// cache lists and watches every namespace). Escalate and bind are left out: they matter only to a
+// replication that mirrors RBAC, and an admin may withhold them on purpose.
+func Needed() []Permission {
+	var out []Permission
+	for _, r := range Rules(nil) {
+		if !slices.Equal(r.Verbs, MirrorVerbs) && !slices.Equal(r.Verbs, NamespaceVerbs) {
+			continue
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					out = append(out, Permission{Group: g, Resource: res, Verb: v})
+				}
+			}
+		}
+	}
+	return out
+}
+
 // TokenRules let the ServiceAccount request tokens for itself, and nobody else.
 var TokenRules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, ResourceNames: []string{ServiceAccount}, Verbs: []string{"create"}}}
 

@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -100,6 +101,42 @@ var _ = Describe("A permission the DR identity lacks", func() {
 				HaveField("Message", And(ContainSubstring("may not list doodads.example.com on cluster dr"), ContainSubstring("--resource doodads.example.com"))))))
 			g.Expect(problems).To(ContainElement(And(HaveField("Kind", "Gizmo"),
 				HaveField("Message", And(ContainSubstring(`cannot create resource "gizmos"`), ContainSubstring(drNS))))))
+		}).WithTimeout(wait).Should(Succeed())
+	})
+})
+
+var _ = Describe("A RemoteCluster's Authorized condition", func() {
+	It("names each verb and resource mirroring needs that the DR identity may not use", func(ctx context.Context) {
+		Eventually(func(g Gomega) {
+			var rc v1alpha1.RemoteCluster
+			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: harness.RemoteClusterName}, &rc)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(rc.Status.Conditions, v1alpha1.ConditionAuthorized)).To(BeTrue(), "join's identity: %v", rc.Status.Conditions)
+		}).WithTimeout(wait).Should(Succeed())
+
+		By("an identity that may not delete core kinds")
+		name := uniqueName("limited")
+		rules := access.Rules(nil)
+		rules[1].Verbs = []string{"get", "list", "watch", "create", "patch"} // the core kinds, without delete
+		Expect(env.DRClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+		Expect(env.DRClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "writer"}})).To(Succeed())
+		Expect(env.DRClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules})).To(Succeed())
+		Expect(env.DRClient.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: name, Name: "writer"}}})).To(Succeed())
+		tr := &authenticationv1.TokenRequest{}
+		Expect(env.DRClient.SubResource("token").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "writer"}}, tr)).To(Succeed())
+		kc, err := access.Kubeconfig(env.DRConfig.Host, env.DRConfig.CAData, tr.Status.Token)
+		Expect(err).NotTo(HaveOccurred())
+		registerRemote(ctx, name, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
+		Eventually(func(g Gomega) {
+			var rc v1alpha1.RemoteCluster
+			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &rc)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(rc.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue(), "%v", rc.Status.Conditions)
+			authorized := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionAuthorized)
+			g.Expect(authorized).NotTo(BeNil())
+			g.Expect(authorized.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(authorized.Reason).To(Equal(v1alpha1.ReasonMissingPermissions))
+			g.Expect(authorized.Message).To(And(ContainSubstring("may not delete serviceaccounts, delete configmaps"), ContainSubstring("in any namespace of cluster "+name)))
 		}).WithTimeout(wait).Should(Succeed())
 	})
 })
