@@ -40,35 +40,7 @@ type JoinOptions struct {
 // RemoteCluster that uses it. Every write is a server-side apply: joining again changes nothing
 // but the token.
 func Join(ctx context.Context, source client.Client, dr *rest.Config, o JoinOptions) error {
-	drc, err := client.New(dr, client.Options{})
-	if err != nil {
-		return fmt.Errorf("failed to create a client for the DR cluster: %w", err)
-	}
-	// What an earlier join granted stays: joining again, or from another source cluster, only adds.
-	var existing rbacv1.ClusterRole
-	if err := drc.Get(ctx, client.ObjectKey{Name: access.ClusterRole}, &existing); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("failed to read ClusterRole %s on the DR cluster: %w", access.ClusterRole, err)
-	}
-	resources := o.Resources
-	for _, gr := range access.Granted(existing.Rules) {
-		if !slices.Contains(resources, gr) {
-			resources = append(resources, gr)
-		}
-	}
-	for _, obj := range access.Objects(resources) {
-		if err := apply(ctx, drc, obj); err != nil {
-			return fmt.Errorf("failed to create %s %s on the DR cluster: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
-		}
-	}
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(o.TokenLifetime.Seconds()))}}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: access.Namespace, Name: access.ServiceAccount}}
-	if err := drc.SubResource("token").Create(ctx, sa, tr); err != nil {
-		return fmt.Errorf("failed to request a token for ServiceAccount %s/%s on the DR cluster: %w", access.Namespace, access.ServiceAccount, err)
-	}
-	if err := rest.LoadTLSFiles(dr); err != nil {
-		return fmt.Errorf("failed to read the DR cluster's CA: %w", err)
-	}
-	kubeconfig, err := access.Kubeconfig(dr.Host, dr.CAData, tr.Status.Token)
+	kubeconfig, err := EnsureIdentity(ctx, dr, o.Resources, o.TokenLifetime)
 	if err != nil {
 		return err
 	}
@@ -78,6 +50,39 @@ func Join(ctx context.Context, source client.Client, dr *rest.Config, o JoinOpti
 		}
 	}
 	return nil
+}
+
+// EnsureIdentity creates or completes dr-syncer's identity on the DR cluster (access.Objects,
+// keeping what an earlier join granted) and returns a kubeconfig with a new bound token of it.
+func EnsureIdentity(ctx context.Context, dr *rest.Config, resources []schema.GroupResource, lifetime time.Duration) ([]byte, error) {
+	drc, err := client.New(dr, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for the DR cluster: %w", err)
+	}
+	// What an earlier join granted stays: joining again, or from another source cluster, only adds.
+	var existing rbacv1.ClusterRole
+	if err := drc.Get(ctx, client.ObjectKey{Name: access.ClusterRole}, &existing); client.IgnoreNotFound(err) != nil {
+		return nil, fmt.Errorf("failed to read ClusterRole %s on the DR cluster: %w", access.ClusterRole, err)
+	}
+	for _, gr := range access.Granted(existing.Rules) {
+		if !slices.Contains(resources, gr) {
+			resources = append(resources, gr)
+		}
+	}
+	for _, obj := range access.Objects(resources) {
+		if err := apply(ctx, drc, obj); err != nil {
+			return nil, fmt.Errorf("failed to create %s %s on the DR cluster: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		}
+	}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(lifetime.Seconds()))}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: access.Namespace, Name: access.ServiceAccount}}
+	if err := drc.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return nil, fmt.Errorf("failed to request a token for ServiceAccount %s/%s on the DR cluster: %w", access.Namespace, access.ServiceAccount, err)
+	}
+	if err := rest.LoadTLSFiles(dr); err != nil {
+		return nil, fmt.Errorf("failed to read the DR cluster's CA: %w", err)
+	}
+	return access.Kubeconfig(dr.Host, dr.CAData, tr.Status.Token)
 }
 
 // Unjoin deletes the RemoteCluster and its kubeconfig Secret on the source and, unless keepDR,

@@ -162,6 +162,13 @@ func (e *Env) RegisterDR(ctx context.Context) error {
 	return e.SourceClient.Patch(ctx, rc, client.RawPatch(types.MergePatchType, patch))
 }
 
+// IdentityKubeconfig gives dr-syncer its least-privilege identity on the plane of cfg, as `kubectl
+// drsyncer join` does, and returns a kubeconfig with a new bound token of it: what a test's extra
+// RemoteClusters use, so that dr-syncer never writes to a DR plane as an admin.
+func IdentityKubeconfig(ctx context.Context, cfg *rest.Config) ([]byte, error) {
+	return cli.EnsureIdentity(ctx, rest.CopyConfig(cfg), TestResources, 24*time.Hour)
+}
+
 // RegisterRemoteCluster creates RemoteCluster name with spec, its kubeconfig Secret reference
 // pointing at Secret "<name>-kubeconfig" in the controller's namespace, which holds secretData
 // (no Secret at all when secretData is nil).

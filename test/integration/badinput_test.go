@@ -79,7 +79,7 @@ var _ = Describe("Bad input", func() {
 
 	It("reports a RemoteCluster deleted while a replication uses it", func(ctx context.Context) {
 		gone := uniqueName("gone")
-		kc, err := env.Kubeconfig(env.DR, gone)
+		kc, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 		Expect(err).NotTo(HaveOccurred())
 		registerRemote(ctx, gone, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
@@ -184,7 +184,7 @@ func seriesOf(c prometheus.Collector, replication, target string) int {
 var _ = Describe("Metrics that tell the truth", func() {
 	It("serves the drift counters at zero and the expected interval, and deletes the series of a removed target and a deleted replication", func(ctx context.Context) {
 		second := uniqueName("dr2")
-		kc, err := env.Kubeconfig(env.DR, second)
+		kc, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 		Expect(err).NotTo(HaveOccurred())
 		registerRemote(ctx, second, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 		ns, cr, _ := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {

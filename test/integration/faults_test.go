@@ -27,7 +27,7 @@ import (
 // can cut, probed every 5 s.
 func remoteThroughProxy(ctx context.Context, name string) *harness.Proxy {
 	GinkgoHelper()
-	kc, err := env.Kubeconfig(env.DR, name)
+	kc, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 	Expect(err).NotTo(HaveOccurred())
 	cfg, err := clientcmd.Load(kc)
 	Expect(err).NotTo(HaveOccurred())

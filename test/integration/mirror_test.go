@@ -117,7 +117,7 @@ var _ = Describe("RemoteCluster", func() {
 
 	It("says why a kubeconfig with the wrong CA fails", func(ctx context.Context) {
 		name := uniqueName("wrongca")
-		kc, err := env.Kubeconfig(env.DR, name)
+		kc, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 		Expect(err).NotTo(HaveOccurred())
 		cfg, err := clientcmd.Load(kc)
 		Expect(err).NotTo(HaveOccurred())
@@ -146,7 +146,7 @@ var _ = Describe("RemoteCluster", func() {
 		}
 		Eventually(ready).WithTimeout(wait).Should(Equal(v1alpha1.ReasonUnreachable))
 		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(name))).To(Equal(0.0))
-		good, err := env.Kubeconfig(env.DR, name)
+		good, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 		Expect(err).NotTo(HaveOccurred())
 		var secret corev1.Secret
 		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: harness.ControllerNamespace, Name: name + "-kubeconfig"}, &secret)).To(Succeed())
@@ -349,7 +349,7 @@ var _ = Describe("Mirroring", func() {
 		bad := uniqueName("down")
 		registerRemote(ctx, bad, kubeconfigData([]byte(unreachableKubeconfig)), v1alpha1.RemoteClusterSpec{})
 		second := uniqueName("dr2")
-		kc, err := env.Kubeconfig(env.DR, second)
+		kc, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 		Expect(err).NotTo(HaveOccurred())
 		registerRemote(ctx, second, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 

@@ -262,7 +262,7 @@ var _ = Describe("Trust: nothing remembered outlives the truth", func() {
 
 	It("mirrors everything to the new cluster when a RemoteCluster's Secret is pointed at another one", func(ctx context.Context) {
 		remote := uniqueName("repoint")
-		kc, err := env.Kubeconfig(env.DR, remote)
+		kc, err := harness.IdentityKubeconfig(ctx, env.DRConfig)
 		Expect(err).NotTo(HaveOccurred())
 		registerRemote(ctx, remote, kubeconfigData(kc), v1alpha1.RemoteClusterSpec{})
 		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
@@ -278,7 +278,7 @@ var _ = Describe("Trust: nothing remembered outlives the truth", func() {
 		DeferCleanup(func() { _ = plane.Stop() })
 		third, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
 		Expect(err).NotTo(HaveOccurred())
-		kc3, err := env.Kubeconfig(plane, remote)
+		kc3, err := harness.IdentityKubeconfig(ctx, cfg)
 		Expect(err).NotTo(HaveOccurred())
 		var secret corev1.Secret
 		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: harness.ControllerNamespace, Name: remote + "-kubeconfig"}, &secret)).To(Succeed())
