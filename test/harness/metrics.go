@@ -69,6 +69,16 @@ func WritesServed(ctx context.Context, cfg *rest.Config, resources ...string) (f
 	return total, nil
 }
 
+// ServerMetric sums the samples of one of an API server's own metrics whose labels contain every
+// filter.
+func ServerMetric(ctx context.Context, cfg *rest.Config, name string, filters ...string) (float64, error) {
+	raw, err := serverMetrics(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	return SumMetric(raw, name, filters...), nil
+}
+
 // WatchesOpen counts the watches an API server holds open on a resource (its own
 // apiserver_longrunning_requests): whether some informer still watches it.
 func WatchesOpen(ctx context.Context, cfg *rest.Config, resource string) (float64, error) {
