@@ -58,6 +58,10 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 		pvc(obj, o)
 	case "ServiceAccount":
 		delete(obj, "secrets") // token Secrets are per cluster
+	case "RoleBinding":
+		roleBindingSubjects(obj, src.GetNamespace(), o.TargetNamespace)
+	case "NetworkPolicy":
+		networkPolicyNamespaces(obj, src.GetNamespace(), o.TargetNamespace)
 	case "Deployment", "StatefulSet", "ReplicaSet":
 		if err := replicas(out, o); err != nil {
 			return nil, err

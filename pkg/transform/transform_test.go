@@ -41,6 +41,8 @@ func TestGolden(t *testing.T) {
 		"hpa":                  standby,
 		"custom-resource":      standby,
 		"serviceaccount":       standby,
+		"rolebinding":          standby,
+		"networkpolicy":        standby,
 		"overrides": with(func(o *Options) {
 			o.Replicas, o.FixedReplicas = ReplicasFixed, 1
 			o.ImageRegistries = []RegistryRewrite{{From: "registry.example.com/", To: "mirror.dr.example.com/cache"}}
