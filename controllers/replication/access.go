@@ -40,7 +40,7 @@ type accessAnswer struct {
 	at      time.Time
 }
 
-// refusal says why the kind of m cannot be read on the source, "" when it can.
+// refusal says why the kind of m cannot be listed and watched on the cluster, "" when it can.
 func (a *kindAccess) refusal(ctx context.Context, m *meta.RESTMapping) string {
 	key := m.Resource.String()
 	a.mu.Lock()
