@@ -242,6 +242,13 @@ type Transforms struct {
 	// same port may be taken there).
 	// +optional
 	PreserveNodePorts bool `json:"preserveNodePorts,omitempty"`
+	// KeepTrackingMetadata keeps the labels and annotations Argo CD, Flux and Helm track objects by
+	// (argocd.argoproj.io/instance and tracking-id, kustomize.toolkit.fluxcd.io/name and namespace,
+	// helm.toolkit.fluxcd.io/name and namespace, meta.helm.sh/release-name and release-namespace).
+	// Copies drop them by default, so that the same tools on the DR cluster do not adopt, prune or
+	// report the copies; removeLabels drops others (such as app.kubernetes.io/instance).
+	// +optional
+	KeepTrackingMetadata bool `json:"keepTrackingMetadata,omitempty"`
 }
 
 // JSONPatch is one RFC 6902 operation. The webhook requires value unless op is remove (CEL cannot

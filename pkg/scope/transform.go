@@ -22,7 +22,7 @@ func TransformOptions(spec *v1alpha1.ReplicationSpec, t v1alpha1.Target, sourceC
 		o.Replicas = transform.ReplicasPreserve
 	}
 	if tr := t.Transforms; tr != nil {
-		o.PreserveNodePorts = tr.PreserveNodePorts
+		o.PreserveNodePorts, o.KeepTrackingMetadata = tr.PreserveNodePorts, tr.KeepTrackingMetadata
 		o.StorageClasses, o.AddLabels, o.AddAnnotations = tr.StorageClasses, tr.AddLabels, tr.AddAnnotations
 		o.RemoveLabels, o.RemoveAnnotations = tr.RemoveLabels, tr.RemoveAnnotations
 		for _, ir := range tr.ImageRegistries {

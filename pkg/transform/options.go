@@ -54,6 +54,9 @@ type Options struct {
 	FixedReplicas     int32
 	SuspendCronJobs   bool
 	PreserveNodePorts bool
+	// KeepTrackingMetadata keeps the labels and annotations GitOps tools and Helm track objects by
+	// (trackingKeys), which copies drop by default so that the same tools on DR leave them alone.
+	KeepTrackingMetadata bool
 
 	ImageRegistries   []RegistryRewrite
 	StorageClasses    map[string]string

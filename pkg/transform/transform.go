@@ -19,6 +19,21 @@ var metadataDropped = []string{
 	"deletionGracePeriodSeconds", "managedFields", "ownerReferences", "finalizers", "selfLink", "generateName",
 }
 
+// trackingKeys are the labels and annotations by which GitOps tools and Helm recognise the objects
+// they manage. A copy that keeps them is adopted, shown OutOfSync or pruned by the same tool on DR,
+// so copies drop them unless a target keeps them. Argo CD's older default tracking label,
+// app.kubernetes.io/instance, is too common to drop by default (a target's removeLabels can).
+var trackingKeys = []string{
+	"argocd.argoproj.io/instance",
+	"argocd.argoproj.io/tracking-id",
+	"kustomize.toolkit.fluxcd.io/name",
+	"kustomize.toolkit.fluxcd.io/namespace",
+	"helm.toolkit.fluxcd.io/name",
+	"helm.toolkit.fluxcd.io/namespace",
+	"meta.helm.sh/release-name",
+	"meta.helm.sh/release-namespace",
+}
+
 // annotationsDropped are annotations that belong to the source cluster's tooling or binding.
 var annotationsDropped = []string{
 	"kubectl.kubernetes.io/last-applied-configuration",
@@ -47,6 +62,14 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 	annotations := out.GetAnnotations()
 	for _, a := range annotationsDropped {
 		delete(annotations, a)
+	}
+	if !o.KeepTrackingMetadata {
+		labels := out.GetLabels()
+		for _, k := range trackingKeys {
+			delete(labels, k)
+			delete(annotations, k)
+		}
+		out.SetLabels(labels)
 	}
 	out.SetAnnotations(annotations)
 

@@ -42,6 +42,8 @@ func TestGolden(t *testing.T) {
 		"custom-resource":      standby,
 		"serviceaccount":       standby,
 		"rolebinding":          standby,
+		"gitops-tracked":       standby,
+		"gitops-kept":          with(func(o *Options) { o.KeepTrackingMetadata = true }),
 		"networkpolicy":        standby,
 		"overrides": with(func(o *Options) {
 			o.Replicas, o.FixedReplicas = ReplicasFixed, 1

@@ -648,3 +648,29 @@ var _ = Describe("Mass-delete breaker", func() {
 		Expect(hasEvent(ctx, cr.Name, v1alpha1.ReasonMassDeleteBlocked)).To(BeTrue())
 	})
 })
+
+var _ = Describe("GitOps tracking metadata", func() {
+	It("is dropped from copies, so that the same tools on DR leave them alone, unless a target keeps it", func(ctx context.Context) {
+		tracked := map[string]string{"argocd.argoproj.io/instance": "shop-prod", "kustomize.toolkit.fluxcd.io/name": "apps"}
+		mirrored := func(keep bool) corev1.ConfigMap {
+			ns, _, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+				cr.Spec.Targets[0].Transforms = &v1alpha1.Transforms{KeepTrackingMetadata: keep}
+			})
+			Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "tracked",
+				Labels:      map[string]string{"argocd.argoproj.io/instance": "shop-prod", "kustomize.toolkit.fluxcd.io/name": "apps", "app": "web"},
+				Annotations: map[string]string{"meta.helm.sh/release-name": "web", "argocd.argoproj.io/tracking-id": "shop-prod:/ConfigMap:x/tracked"}}})).To(Succeed())
+			var copied corev1.ConfigMap
+			eventuallyOnDR(ctx, drNS, "tracked", &copied)
+			return copied
+		}
+		dropped, kept := mirrored(false), mirrored(true)
+		for k, v := range tracked {
+			Expect(dropped.Labels).NotTo(HaveKey(k))
+			Expect(kept.Labels).To(HaveKeyWithValue(k, v))
+		}
+		Expect(dropped.Labels).To(HaveKeyWithValue("app", "web"))
+		Expect(dropped.Annotations).NotTo(HaveKey("meta.helm.sh/release-name"))
+		Expect(dropped.Annotations).NotTo(HaveKey("argocd.argoproj.io/tracking-id"))
+		Expect(kept.Annotations).To(HaveKeyWithValue("meta.helm.sh/release-name", "web"))
+	})
+})
