@@ -22,8 +22,10 @@ import (
 
 // Process is the manager running as a real process (the built ./bin/manager), as a user runs it.
 type Process struct {
-	cmd         *exec.Cmd
-	done        chan error
+	cmd *exec.Cmd
+	// exited is closed once the process has ended; exitErr is then how.
+	exited      chan struct{}
+	exitErr     error
 	endOnce     sync.Once
 	MetricsAddr string
 	ProbeAddr   string
@@ -60,7 +62,7 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 		return nil, err
 	}
 	o := e.ManagerOptions()
-	p := &Process{done: make(chan error, 1),
+	p := &Process{exited: make(chan struct{}),
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), ProbeAddr: "127.0.0.1:" + strconv.Itoa(probePort),
 		PprofAddr: "127.0.0.1:" + strconv.Itoa(pprofPort), CertDir: filepath.Join(dir, "certs")}
 	p.cmd = exec.Command(binary,
@@ -86,11 +88,11 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start %s: %w", binary, err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
-		case err := <-p.done:
-			return false, fmt.Errorf("manager exited before it was ready: %w", err)
+		case <-p.exited:
+			return false, fmt.Errorf("%w: %v", errExitedEarly, p.exitErr)
 		default:
 		}
 		resp, err := http.Get("http://" + p.ProbeAddr + "/readyz")
@@ -116,6 +118,13 @@ func StartWithProcess(ctx context.Context, dir string, logs io.Writer, extraArgs
 		return nil, nil, err
 	}
 	mgr, err := env.StartManagerProcess(ctx, ManagerBinary(), dir, logs, extraArgs...)
+	if errors.Is(err, errExitedEarly) {
+		// Most likely a port another test process took between freePort and the bind: once more,
+		// on other ports (its logs say why it exited).
+		if env.WebhookPort, err = freePort(); err == nil {
+			mgr, err = env.StartManagerProcess(ctx, ManagerBinary(), dir, logs, extraArgs...)
+		}
+	}
 	if err == nil {
 		err = env.RegisterDR(ctx)
 	}
@@ -127,6 +136,9 @@ func StartWithProcess(ctx context.Context, dir string, logs io.Writer, extraArgs
 	return env, mgr, nil
 }
 
+// errExitedEarly: the manager process ended before it was ready.
+var errExitedEarly = errors.New("manager exited before it was ready")
+
 // Stop ends the manager with SIGTERM, then SIGKILL after 10 s, and waits for it. Safe to call
 // again, and after Kill.
 func (p *Process) Stop() {
@@ -134,14 +146,14 @@ func (p *Process) Stop() {
 		return
 	}
 	p.endOnce.Do(func() {
+		// A manager stopped by a signal exits non-zero: nothing to report. One that already ended
+		// (say, before it was ready) is not waited for again.
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 		select {
-		case err := <-p.done:
-			_ = err // a manager stopped by a signal exits non-zero; nothing to report
+		case <-p.exited:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			err := <-p.done
-			_ = err
+			<-p.exited
 		}
 	})
 }
@@ -150,8 +162,7 @@ func (p *Process) Stop() {
 func (p *Process) Kill() {
 	p.endOnce.Do(func() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		err := <-p.done
-		_ = err // killed on purpose
+		<-p.exited // killed on purpose
 	})
 }
 
