@@ -52,9 +52,16 @@ var _ = Describe("One scope decision", func() {
 		release := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "sh.helm.release.v1.shop.v1",
 			Labels: map[string]string{"owner": "helm", "name": "shop", "status": "deployed", "version": "1"}},
 			Type: "helm.sh/release.v1", Data: map[string][]byte{"release": []byte("H4sIAAAA")}}
+		// The labeler is called once the controller has marked the namespace covered; a create before
+		// that would stay unlabeled until the backfill, and a retried create would find it taken.
+		Eventually(func() string { return namespaceLabel(ctx, ns.Name) }).WithTimeout(wait).ShouldNot(BeEmpty())
 		Eventually(func(g Gomega) {
 			r := release.DeepCopy()
 			g.Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
+			if _, ok := r.Labels[v1alpha1.LabelReplication]; !ok {
+				// The API server had not seen the namespace's label yet: try again from scratch.
+				g.Expect(env.SourceClient.Delete(ctx, r)).To(Succeed())
+			}
 			g.Expect(r.Labels).To(HaveKey(v1alpha1.LabelReplication), "the webhook labels it as the replication says")
 			release = r
 		}).WithTimeout(wait).Should(Succeed())
