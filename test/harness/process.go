@@ -92,7 +92,7 @@ func (e *Env) StartManagerProcess(ctx context.Context, binary, dir string, logs 
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
 		case <-p.exited:
-			return false, fmt.Errorf("%w: %v", errExitedEarly, p.exitErr)
+			return false, fmt.Errorf("%w: %w", errExitedEarly, p.exitErr)
 		default:
 		}
 		resp, err := http.Get("http://" + p.ProbeAddr + "/readyz")
