@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -95,7 +94,7 @@ func journey(ctx context.Context, t *testing.T, src, dr *cluster, p *pod) {
 			scrapeAsInstalled(ctx, t, src, p)
 		}},
 		{"a custom resource the chart does not grant is refused with what to grant, and stalls nothing", func(t *testing.T) {
-			must(t, src.c.Create(ctx, widgetCRD()))
+			must(t, src.c.Create(ctx, harness.ExampleCRD("widget", "Widget")))
 			must(t, src.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tools", Labels: map[string]string{"widgets": "true"}}}))
 			must(t, src.c.Create(ctx, &v1alpha1.ClusterReplication{ObjectMeta: metav1.ObjectMeta{Name: "widgets"}, Spec: v1alpha1.ClusterReplicationSpec{
 				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"widgets": "true"}},
@@ -247,17 +246,4 @@ func plugin(t *testing.T, kubeconfig string, args ...string) string {
 		t.Fatalf("kubectl drsyncer %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-func widgetCRD() *apiextensionsv1.CustomResourceDefinition {
-	preserve := true
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
-		},
-	}
 }

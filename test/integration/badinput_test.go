@@ -247,7 +247,7 @@ var _ = Describe("A kind dr-syncer cannot read", func() {
 
 var _ = Describe("Source informers", func() {
 	It("are stopped when no replication includes their kind any more, and only then", func(ctx context.Context) {
-		crd := exampleCRD("gadget", "Gadget")
+		crd := harness.ExampleCRD("gadget", "Gadget")
 		Expect(env.SourceClient.Create(ctx, crd.DeepCopy())).To(Succeed())
 		Expect(env.DRClient.Create(ctx, crd.DeepCopy())).To(Succeed())
 		include := []v1alpha1.GroupKind{{Kind: "ConfigMap"}, {Group: "example.com", Kind: "Gadget"}}

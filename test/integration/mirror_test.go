@@ -542,21 +542,8 @@ var _ = Describe("Tenant Replication", func() {
 
 func ptrIntOrString(v intstr.IntOrString) *intstr.IntOrString { return &v }
 
-func widgetCRD() *apiextensionsv1.CustomResourceDefinition { return exampleCRD("widget", "Widget") }
-
-// exampleCRD is a namespaced kind of group example.com, version v1, that keeps any field.
-func exampleCRD(singular, kind string) *apiextensionsv1.CustomResourceDefinition {
-	preserve := true
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: singular + "s.example.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: singular + "s", Singular: singular, Kind: kind, ListKind: kind + "List"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Type: "object", XPreserveUnknownFields: &preserve}}}},
-		},
-	}
+func widgetCRD() *apiextensionsv1.CustomResourceDefinition {
+	return harness.ExampleCRD("widget", "Widget")
 }
 
 var _ = Describe("Scheduled replication", func() {

@@ -73,7 +73,7 @@ var _ = Describe("The DR token join stores", func() {
 
 var _ = Describe("A permission the DR identity lacks", func() {
 	It("fails only the kind it concerns, and says which verb on which resource, where, and how to grant it", func(ctx context.Context) {
-		unreadable, readOnly := exampleCRD("doodad", "Doodad"), exampleCRD("gizmo", "Gizmo")
+		unreadable, readOnly := harness.ExampleCRD("doodad", "Doodad"), harness.ExampleCRD("gizmo", "Gizmo")
 		for _, crd := range []*apiextensionsv1.CustomResourceDefinition{unreadable, readOnly} {
 			Expect(env.SourceClient.Create(ctx, crd.DeepCopy())).To(Succeed())
 			Expect(env.DRClient.Create(ctx, crd.DeepCopy())).To(Succeed())
