@@ -16,7 +16,7 @@ import (
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
-	"github.com/drsyncer/dr-syncer/pkg/protoread"
+	"github.com/drsyncer/dr-syncer/pkg/sourceread"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
@@ -59,7 +59,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the source discovery client: %w", err)
 	}
-	sourceReader := &protoread.Reader{Reader: reader, Version: sourceVersion}
+	sourceReader := &sourceread.Reader{Reader: reader, Version: sourceVersion}
 	if err := (&coverage.Reconciler{Client: mgr.GetClient(), Namespace: o.Namespace}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the namespace coverage controller: %w", err)
 	}

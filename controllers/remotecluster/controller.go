@@ -86,7 +86,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &rc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Registry.Disconnect(req.Name)
-			metrics.RemoteClusterUp.DeleteLabelValues(req.Name)
+			metrics.Recorder{}.ClusterGone(req.Name)
 			r.authz.forget(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -118,11 +118,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// What an unreachable cluster allows is not known.
 		meta.RemoveStatusCondition(&rc.Status.Conditions, v1alpha1.ConditionAuthorized)
 	}
-	up := 0.0
-	if cond.Status == metav1.ConditionTrue {
-		up = 1
-	}
-	metrics.RemoteClusterUp.WithLabelValues(rc.Name).Set(up)
+	metrics.Recorder{}.ClusterUp(rc.Name, cond.Status == metav1.ConditionTrue)
 	if err := r.Client.Status().Patch(ctx, &rc, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("failed to update the status of RemoteCluster %s: %w", rc.Name, err)
 	}

@@ -6,8 +6,6 @@ package replication
 import (
 	"context"
 	"fmt"
-	"maps"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +28,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
@@ -67,6 +67,7 @@ type Reconciler struct {
 	SourceDiscovery discovery.DiscoveryInterface
 	Registry        *clusters.Registry
 	Recorder        events.EventRecorder
+	Metrics         metrics.Recorder
 	Options         Options
 	// Namespaced selects Replication (true) or ClusterReplication (false).
 	Namespaced bool
@@ -75,38 +76,35 @@ type Reconciler struct {
 
 	shared *Shared
 	mem    *memory
-	access *kindAccess
+	access *access.Kinds
 }
 
 // memory is what the controller remembers between passes to tell drift from news and to measure
-// propagation lag. Losing it (a restart) only loses precision, never correctness.
+// propagation lag. Losing it (a restart) only loses precision, never correctness. Each part has
+// its own lock; mu guards the maps here.
 type memory struct {
-	mu sync.Mutex
-	// changedAt is when a source event for an object key was first seen and not yet applied.
-	changedAt map[string]time.Time
+	// changes are the source changes not yet handled, for the propagation lag.
+	changes *metrics.Changes
 	// copies holds the copies known to be in sync; a known copy found missing was deleted on DR,
-	// which is drift. It has its own lock.
-	copies *copyMemory
+	// which is drift.
+	copies *mirror.CopyMemory
+	// namespaces are the DR namespaces that exist, and those dr-syncer created.
+	namespaces *mirror.Namespaces
+	// deletes are the recent deletes per replication and target, for the breaker.
+	deletes *mirror.DeleteLogs
+	// sourceKinds are the kinds each replication's informers serve.
+	sourceKinds *sourceKinds
+
+	mu sync.Mutex
 	// watchingSource holds the kinds whose source informers report to the controllers.
 	watchingSource map[string]bool
-	// sourceKinds are the kinds each replication's informers serve; it has its own lock.
-	sourceKinds *sourceKinds
 	// lastBackfill is when each replication last labeled objects created before opt-in, and over
 	// which source namespaces.
 	lastBackfill map[string]backfillRun
-	// knownNamespaces are DR namespaces that exist (connection ID/namespace).
-	knownNamespaces map[string]bool
-	// createdNamespaces are DR namespaces this process created: everything in them is dr-syncer's.
-	createdNamespaces map[string]bool
-	// deletes are the recent deletes per replication and target, for the breaker; merged with the
-	// log kept in status at every pass, which outlives this process.
-	deletes map[string]mirror.DeleteLog
 	// connections is the Cluster.ID each DR cluster's entries above were recorded under.
 	connections map[string]string
 	// retries are the pending retries of failed Scheduled passes, per replication.
 	retries map[string]scheduledRetry
-	// drAccessByConn checks what dr-syncer may read on each DR cluster, per connection.
-	drAccessByConn map[string]*kindAccess
 }
 
 // backfillRun is one backfill of a replication: when, over which source namespaces (a digest).
@@ -155,19 +153,14 @@ func (m *memory) observe(cl *clusters.Cluster) {
 	if !ok || prev == cl.ID {
 		return
 	}
-	prefix := prev + "/"
-	for _, entries := range []map[string]bool{m.knownNamespaces, m.createdNamespaces} {
-		maps.DeleteFunc(entries, func(k string, _ bool) bool { return strings.HasPrefix(k, prefix) })
-	}
-	m.copies.forgetConnection(prev)
-	delete(m.drAccessByConn, prev)
+	m.namespaces.ForgetConnection(prev)
+	m.copies.ForgetConnection(prev)
 }
 
 func newMemory() *memory {
-	return &memory{changedAt: map[string]time.Time{}, copies: newCopyMemory(), watchingSource: map[string]bool{}, sourceKinds: newSourceKinds(),
-		lastBackfill: map[string]backfillRun{}, knownNamespaces: map[string]bool{}, createdNamespaces: map[string]bool{},
-		deletes: map[string]mirror.DeleteLog{}, connections: map[string]string{},
-		retries: map[string]scheduledRetry{}, drAccessByConn: map[string]*kindAccess{}}
+	return &memory{changes: metrics.NewChanges(), copies: mirror.NewCopyMemory(), namespaces: mirror.NewNamespaces(), deletes: mirror.NewDeleteLogs(),
+		sourceKinds: newSourceKinds(), watchingSource: map[string]bool{}, lastBackfill: map[string]backfillRun{}, connections: map[string]string{},
+		retries: map[string]scheduledRetry{}}
 }
 
 // Shared is what both controllers share: one memory, one trigger channel per kind.
@@ -205,7 +198,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 		r.Options.IdleInformerTimeout = 10 * time.Minute
 	}
 	r.shared, r.mem = shared, shared.mem
-	r.access = newSourceAccess(r.Client, r.SourceDiscovery, r.Now)
+	r.access = access.SourceKinds(r.Client, r.SourceDiscovery, r.Now)
 	if !r.Namespaced {
 		// Once for both kinds: they share the source cache and the memory of who uses which kind.
 		if err := mgr.Add(manager.RunnableFunc(r.stopIdleSourceInformers)); err != nil {
@@ -344,12 +337,7 @@ func (r *Reconciler) watchSourceKind(ctx context.Context, key string, inf cache.
 		if !ok {
 			return
 		}
-		r.mem.mu.Lock()
-		k := objectKey(key, co.GetNamespace(), co.GetName())
-		if _, pending := r.mem.changedAt[k]; !pending {
-			r.mem.changedAt[k] = r.Now()
-		}
-		r.mem.mu.Unlock()
+		r.mem.changes.Seen(objectKey(key, co.GetNamespace(), co.GetName()), r.Now())
 		r.shared.trigger(co.GetLabels()[v1alpha1.LabelReplication], co.GetNamespace())
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{

@@ -65,3 +65,21 @@ func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus
 func retryBackoff(attempt int) time.Duration {
 	return min(10*time.Second<<min(max(attempt-1, 0), 10), 10*time.Minute)
 }
+
+// expectedInterval is how often a replication should pass, which the staleness alert compares
+// against: the drift interval when Continuous, the schedule's period when Scheduled; a Manual
+// replication (or an invalid schedule) has none.
+func expectedInterval(spec *v1alpha1.ReplicationSpec, now time.Time) time.Duration {
+	switch spec.Mode {
+	case v1alpha1.ModeManual:
+		return 0
+	case v1alpha1.ModeScheduled:
+		sched, err := cronParser.Parse(spec.Schedule)
+		if err != nil {
+			return 0
+		}
+		next := sched.Next(now)
+		return sched.Next(next).Sub(next)
+	}
+	return spec.Drift.Interval.Duration
+}

@@ -1,10 +1,16 @@
 package replication
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 )
 
 // A reconnect (a changed Secret, a new identity) gives a cluster a new ID: nothing remembered
@@ -14,50 +20,23 @@ func TestMemoryForgetsAPreviousConnection(t *testing.T) {
 	old, other := &clusters.Cluster{Name: "dr", ID: "dr#1"}, &clusters.Cluster{Name: "dr2", ID: "dr2#2"}
 	m.observe(old)
 	m.observe(other)
-	m.knownNamespaces["dr#1/shop-dr"], m.createdNamespaces["dr#1/shop-dr"] = true, true
-	m.copies.begin("prod", "dr#1").put("/ConfigMap/shop-dr/a", copyState{liveVersion: "5"})
-	m.knownNamespaces["dr2#2/shop-dr"] = true
-	m.copies.begin("prod", "dr2#2").put("/ConfigMap/shop-dr/a", copyState{liveVersion: "7"})
+	ctx := context.Background()
+	dr := fake.NewClientBuilder().Build()
+	must(t, m.namespaces.Ensure(ctx, dr, "dr#1", namespace("shop-dr")))
+	m.copies.Begin("prod", "dr#1").Put("/ConfigMap/shop-dr/a", mirror.CopyState{LiveVersion: "5"})
+	must(t, m.namespaces.Ensure(ctx, fake.NewClientBuilder().Build(), "dr2#2", namespace("shop-dr")))
+	m.copies.Begin("prod", "dr2#2").Put("/ConfigMap/shop-dr/a", mirror.CopyState{LiveVersion: "7"})
 
 	m.observe(old) // the same connection: nothing forgotten
-	if m.copies.size() != 2 || len(m.knownNamespaces) != 2 {
-		t.Fatalf("the same connection forgot entries: %d copies, %v", m.copies.size(), m.knownNamespaces)
+	if m.copies.Size() != 2 || m.namespaces.Len() != 2 {
+		t.Fatalf("the same connection forgot entries: %d copies, %d namespaces", m.copies.Size(), m.namespaces.Len())
 	}
 	m.observe(&clusters.Cluster{Name: "dr", ID: "dr#3"})
-	if _, ok := m.copies.begin("prod", "dr#1").get("/ConfigMap/shop-dr/a"); ok || m.knownNamespaces["dr#1/shop-dr"] || m.createdNamespaces["dr#1/shop-dr"] {
+	if _, ok := m.copies.Begin("prod", "dr#1").Get("/ConfigMap/shop-dr/a"); ok || m.namespaces.Created("dr#1", "shop-dr") || m.namespaces.Len() != 1 {
 		t.Fatal("entries of the previous connection survived a reconnect")
 	}
-	if _, ok := m.copies.begin("prod", "dr2#2").get("/ConfigMap/shop-dr/a"); !ok || !m.knownNamespaces["dr2#2/shop-dr"] {
+	if _, ok := m.copies.Begin("prod", "dr2#2").Get("/ConfigMap/shop-dr/a"); !ok || !m.namespaces.Created("dr2#2", "shop-dr") {
 		t.Fatal("another cluster's entries were forgotten")
-	}
-}
-
-// A complete pass forgets the copies it no longer wants (a source deleted under Retain keeps its
-// copy on DR, not its entry); a deleted replication's books go, another's stay.
-func TestCopyMemoryIsFreed(t *testing.T) {
-	m := newCopyMemory()
-	first := m.begin("prod", "dr#1")
-	first.put("a", copyState{liveVersion: "1"})
-	first.put("b", copyState{liveVersion: "2"})
-	first.put("gone", copyState{liveVersion: "3"})
-	first.drop("gone")
-	first.sweep()
-	if m.size() != 2 {
-		t.Fatalf("a pass swept what it had just recorded: %d copies", m.size())
-	}
-	second := m.begin("prod", "dr#1")
-	if _, ok := second.get("a"); !ok {
-		t.Fatal("the next pass does not find a copy")
-	}
-	second.put("c", copyState{})
-	second.sweep()
-	if _, ok := second.get("b"); ok || m.size() != 2 {
-		t.Fatalf("a copy no pass wants any more is remembered: %d copies", m.size())
-	}
-	m.begin("shop/app", "dr#1").put("a", copyState{})
-	m.forgetReplication("prod")
-	if m.size() != 1 {
-		t.Fatalf("a deleted replication's copies are remembered: %d copies", m.size())
 	}
 }
 
@@ -75,5 +54,16 @@ func TestScheduledRetriesBackOff(t *testing.T) {
 	m.clearRetry("prod")
 	if !m.retryAt("prod").IsZero() {
 		t.Fatal("a success keeps the retry")
+	}
+}
+
+func namespace(name string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,10 +24,10 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
-	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/sourceread"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -60,7 +60,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	timing := decideTiming(s.spec, s.status, s.requested(), now, r.mem.retryAt(s.ref))
-	setExpectedInterval(s, now)
+	r.Metrics.ExpectedInterval(s.ref, expectedInterval(s.spec, now))
 	if !timing.Run {
 		setWaiting(s, timing)
 		return requeueAt(timing.Next, now), nil
@@ -86,10 +86,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	wg.Wait()
 	if desired.contents != nil {
-		desired.contents.done()
+		desired.contents.Done()
 	}
 	r.forgetApplied(desired)
-	metrics.PassDuration.WithLabelValues(s.ref).Observe(time.Since(start).Seconds())
+	r.Metrics.Pass(s.ref, time.Since(start))
 
 	failed := r.report(ctx, s, results, gatherProblems, timing, now)
 	if failed && s.spec.Mode == v1alpha1.ModeScheduled {
@@ -178,7 +178,7 @@ func (r *Reconciler) kindsOf(ctx context.Context, s *subject) ([]schema.GroupVer
 			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: "refused: " + scope.ClusterScopedRefusal(gk)})
 			continue
 		}
-		if why := r.access.refusal(ctx, m); why != "" {
+		if why := r.access.Refusal(ctx, m); why != "" {
 			problems = append(problems, problem{kind: gk.Kind, reason: "Failed", message: why})
 			continue
 		}
@@ -193,7 +193,7 @@ func (r *Reconciler) kindsOf(ctx context.Context, s *subject) ([]schema.GroupVer
 type gathered struct {
 	kinds    []schema.GroupVersionKind
 	objects  map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata
-	contents *contents
+	contents *sourceread.Contents
 	// complete says every kind in scope was gathered: a pass may forget copies it did not see.
 	complete bool
 }
@@ -206,7 +206,7 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 	if err != nil {
 		return g, append(problems, problem{reason: "Failed", message: err.Error()})
 	}
-	g.contents = newContents(ctx, r.SourceReader, sel)
+	g.contents = sourceread.NewContents(ctx, r.SourceReader, sel)
 	// Claimed before their informers are fetched, so that no other pass stops them meanwhile.
 	r.useSourceKinds(s.ref, kinds)
 	for _, gvk := range kinds {
@@ -316,19 +316,13 @@ func (r *Reconciler) transformOptions(s *subject, t v1alpha1.Target, destNS stri
 // forgetApplied clears the pending change times of the objects this pass handled, and any older
 // than ten minutes (objects no replication mirrors), so the map never grows without bound.
 func (r *Reconciler) forgetApplied(g gathered) {
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
+	var keys []string
 	for gvk, objs := range g.objects {
 		for _, o := range objs {
-			delete(r.mem.changedAt, objectKey(gvk.GroupKind().String(), o.GetNamespace(), o.GetName()))
+			keys = append(keys, objectKey(gvk.GroupKind().String(), o.GetNamespace(), o.GetName()))
 		}
 	}
-	stale := r.Now().Add(-10 * time.Minute)
-	for k, at := range r.mem.changedAt {
-		if at.Before(stale) {
-			delete(r.mem.changedAt, k)
-		}
-	}
+	r.mem.changes.Handled(keys, r.Now().Add(-10*time.Minute))
 }
 
 // destNamespaces renders the DR namespace of every source namespace for a target.
@@ -349,23 +343,6 @@ func (r *Reconciler) destNamespaces(t v1alpha1.Target, sources []string) (map[st
 		out[src] = dest
 	}
 	return out, problems
-}
-
-// setExpectedInterval publishes how often the replication should pass, which the staleness
-// alert compares against: the drift interval when Continuous, the schedule's period when
-// Scheduled; a Manual replication has none and is never stale.
-func setExpectedInterval(s *subject, now time.Time) {
-	switch s.spec.Mode {
-	case v1alpha1.ModeManual:
-		metrics.ExpectedInterval.DeleteLabelValues(s.ref)
-	case v1alpha1.ModeScheduled:
-		if sched, err := cronParser.Parse(s.spec.Schedule); err == nil {
-			next := sched.Next(now)
-			metrics.ExpectedInterval.WithLabelValues(s.ref).Set(sched.Next(next).Sub(next).Seconds())
-		}
-	default:
-		metrics.ExpectedInterval.WithLabelValues(s.ref).Set(s.spec.Drift.Interval.Seconds())
-	}
 }
 
 // sourceSyncTimeout bounds how long a pass waits for a new source informer to sync.

@@ -1,30 +1,31 @@
 package replication
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
-	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 )
 
 // maxProblems bounds the per-target problem list in status.
 const maxProblems = 20
 
-func condition(s *subject, typ string, status bool, reason, format string, args ...any) {
-	st := metav1.ConditionFalse
+func setCondition(st *v1alpha1.ReplicationStatus, generation int64, typ string, status bool, reason, format string, args ...any) {
+	c := metav1.ConditionFalse
 	if status {
-		st = metav1.ConditionTrue
+		c = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(&s.status.Conditions, metav1.Condition{Type: typ, Status: st, Reason: reason,
-		Message: fmt.Sprintf(format, args...), ObservedGeneration: s.obj.GetGeneration()})
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: c, Reason: reason,
+		Message: fmt.Sprintf(format, args...), ObservedGeneration: generation})
+}
+
+func condition(s *subject, typ string, status bool, reason, format string, args ...any) {
+	setCondition(s.status, s.obj.GetGeneration(), typ, status, reason, format, args...)
 }
 
 func setSuspended(s *subject) {
@@ -52,112 +53,143 @@ func setWaiting(s *subject, t timing) {
 	condition(s, v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "%s", t.Reason)
 }
 
-// report turns the target results into status, events and gauges, and says whether any target failed.
-func (r *Reconciler) report(ctx context.Context, s *subject, results []targetResult, gatherProblems []problem, t timing, now time.Time) bool {
-	log := logf.FromContext(ctx)
-	nowT := metav1.NewTime(now)
-	var targets []v1alpha1.TargetStatus
-	var unavailable, failing, stalled, promoted, missing []string
-	drifted, conflicts := 0, 0
-	for _, res := range results {
-		ts := v1alpha1.TargetStatus{Cluster: res.cluster, Namespaces: res.namespaces}
-		if prev := findTarget(s.status.Targets, res.cluster); prev != nil {
-			ts.LastSyncTime = prev.LastSyncTime
-		}
-		if !t.Next.IsZero() && s.spec.Mode == v1alpha1.ModeScheduled {
-			next := metav1.NewTime(t.Next)
-			ts.NextSyncTime = &next
-		}
-		// Only what this pass wrote or found equal on DR; a copy that is missing, pending in the
-		// DR cache or kept without a source is not synced.
-		ts.Synced = int32(res.counts[mirror.ActionCreate] + res.counts[mirror.ActionUpdate] + res.counts[mirror.ActionCorrect] +
-			res.counts[mirror.ActionAdopt] + res.counts[mirror.ActionUnchanged] + res.counts[mirror.ActionReplace])
-		ts.Failed = int32(res.counts[mirror.ActionFailed])
-		ts.Drifted = int32(res.drifted)
-		ts.Conflicts = int32(res.counts[mirror.ActionConflict])
-		ts.Promoted = int32(res.promoted)
-		ts.Retained = int32(res.counts[mirror.ActionRetain])
-		for _, m := range res.deletions.Minutes() {
-			ts.RecentDeletions = append(ts.RecentDeletions, v1alpha1.DeletionCount{Minute: metav1.NewTime(m), Count: int32(res.deletions[m])})
-		}
-		if res.unavailable != "" && res.deletions == nil {
-			if prev := findTarget(s.status.Targets, res.cluster); prev != nil {
-				ts.RecentDeletions = prev.RecentDeletions // nothing was deleted: keep what was known
-			}
-		}
-		if res.missing > 0 {
-			missing = append(missing, fmt.Sprintf("%d on %s", res.missing, res.cluster))
-		}
-		if res.promoted > 0 {
-			promoted = append(promoted, fmt.Sprintf("%d on %s", res.promoted, res.cluster))
-		}
-		problems := append(append([]problem{}, gatherProblems...), res.problems...)
-		switch {
-		case res.unavailable != "":
-			problems = append([]problem{{kind: "RemoteCluster", name: res.cluster, reason: "Unavailable", message: res.unavailable}}, problems...)
-			unavailable = append(unavailable, res.cluster+": "+res.unavailable)
-		case ts.Failed > 0 || len(gatherProblems) > 0:
-			failing = append(failing, fmt.Sprintf("%s: %d failed", res.cluster, ts.Failed+int32(len(gatherProblems))))
-		default:
-			ts.LastSyncTime = &nowT
-		}
-		if res.stalled != "" {
-			stalled = append(stalled, res.stalled)
-		}
-		for _, p := range problems[:min(len(problems), maxProblems)] {
-			ts.Problems = append(ts.Problems, v1alpha1.ObjectProblem{Kind: p.kind, Namespace: p.namespace, Name: p.name, Reason: p.reason, Message: p.message})
-		}
-		drifted += res.drifted
-		conflicts += int(ts.Conflicts)
-		for state, n := range map[string]int32{"synced": ts.Synced, "failed": ts.Failed, "drifted": ts.Drifted, "conflicts": ts.Conflicts} {
-			metrics.Objects.WithLabelValues(s.ref, res.cluster, state).Set(float64(n))
-		}
-		r.emit(s, res)
-		targets = append(targets, ts)
-	}
-	for _, prev := range s.status.Targets {
-		if findTarget(targets, prev.Cluster) == nil {
-			metrics.ForgetTarget(s.ref, prev.Cluster) // the target was removed from the spec
-		}
-	}
-	s.status.Targets = targets
-	s.status.LastHandledSyncRequest = s.requested()
-	s.status.LastHandledDeleteApproval = s.obj.GetAnnotations()[v1alpha1.AnnotationApproveDeletes]
+// pass is what a finished pass hands to passStatus.
+type pass struct {
+	spec        *v1alpha1.ReplicationSpec
+	generation  int64
+	annotations map[string]string
+	results     []targetResult
+	// gatherProblems failed on the source: every target reports them.
+	gatherProblems []problem
+	// next is when the next scheduled pass is due (zero: none).
+	next time.Time
+	now  time.Time
+}
 
-	failed := len(unavailable)+len(failing) > 0
-	switch {
-	case len(unavailable) > 0:
-		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonTargetUnavailable, "%s", strings.Join(unavailable, "; "))
-	case len(failing) > 0:
-		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonPartialFailure, "some objects failed (%s); see status.targets[].problems", strings.Join(failing, ", "))
-	case len(missing) > 0:
-		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonCopiesMissing, "DR copies are missing (%s) and drift policy %s does not recreate them until their source changes; see status.targets[].problems",
-			strings.Join(missing, ", "), s.spec.Drift.Policy)
-	case len(promoted) > 0:
-		condition(s, v1alpha1.ConditionReady, false, v1alpha1.ReasonPromoted, "DR copies are promoted (%s) and left alone until `kubectl drsyncer demote`", strings.Join(promoted, ", "))
-	default:
-		condition(s, v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceeded, "every object is mirrored to every target")
-		s.status.LastSyncTime = &nowT
+// passSummary is what status says across the targets.
+type passSummary struct {
+	unavailable, failing, stalled, promoted, missing []string
+	drifted                                          int
+}
+
+// passStatus is the status a pass leaves: prev with the targets, conditions and handled
+// annotations of this pass. It reports whether any target failed.
+func passStatus(prev v1alpha1.ReplicationStatus, p pass) (v1alpha1.ReplicationStatus, bool) {
+	st := *prev.DeepCopy()
+	var sum passSummary
+	st.Targets = nil
+	for _, res := range p.results {
+		st.Targets = append(st.Targets, targetStatus(findTarget(prev.Targets, res.cluster), res, p, &sum))
 	}
-	condition(s, v1alpha1.ConditionSynced, !failed, map[bool]string{true: v1alpha1.ReasonSucceeded, false: v1alpha1.ReasonPartialFailure}[!failed],
-		"last pass: %d target(s), %d problem(s)", len(results), len(unavailable)+len(failing))
-	if drifted > 0 {
+	st.LastHandledSyncRequest = p.annotations[v1alpha1.AnnotationSyncRequestedAt]
+	st.LastHandledDeleteApproval = p.annotations[v1alpha1.AnnotationApproveDeletes]
+	setPassConditions(&st, p, sum)
+	return st, len(sum.unavailable)+len(sum.failing) > 0
+}
+
+// targetStatus is one target's status after a pass; prev is the last pass's (nil: none).
+func targetStatus(prev *v1alpha1.TargetStatus, res targetResult, p pass, sum *passSummary) v1alpha1.TargetStatus {
+	ts := v1alpha1.TargetStatus{Cluster: res.cluster, Namespaces: res.namespaces}
+	if prev != nil {
+		ts.LastSyncTime = prev.LastSyncTime
+	}
+	if !p.next.IsZero() && p.spec.Mode == v1alpha1.ModeScheduled {
+		next := metav1.NewTime(p.next)
+		ts.NextSyncTime = &next
+	}
+	// Only what this pass wrote or found equal on DR; a copy that is missing, pending in the DR
+	// cache or kept without a source is not synced.
+	ts.Synced = int32(res.counts[mirror.ActionCreate] + res.counts[mirror.ActionUpdate] + res.counts[mirror.ActionCorrect] +
+		res.counts[mirror.ActionAdopt] + res.counts[mirror.ActionUnchanged] + res.counts[mirror.ActionReplace])
+	ts.Failed = int32(res.counts[mirror.ActionFailed])
+	ts.Drifted, ts.Promoted = int32(res.drifted), int32(res.promoted)
+	ts.Conflicts, ts.Retained = int32(res.counts[mirror.ActionConflict]), int32(res.counts[mirror.ActionRetain])
+	ts.RecentDeletions = recentDeletions(prev, res)
+	summarize(res, sum)
+	problems := append(append([]problem{}, p.gatherProblems...), res.problems...)
+	switch {
+	case res.unavailable != "":
+		problems = append([]problem{{kind: "RemoteCluster", name: res.cluster, reason: "Unavailable", message: res.unavailable}}, problems...)
+		sum.unavailable = append(sum.unavailable, res.cluster+": "+res.unavailable)
+	case ts.Failed > 0 || len(p.gatherProblems) > 0:
+		sum.failing = append(sum.failing, fmt.Sprintf("%s: %d failed", res.cluster, ts.Failed+int32(len(p.gatherProblems))))
+	default:
+		now := metav1.NewTime(p.now)
+		ts.LastSyncTime = &now
+	}
+	for _, pr := range problems[:min(len(problems), maxProblems)] {
+		ts.Problems = append(ts.Problems, v1alpha1.ObjectProblem{Kind: pr.kind, Namespace: pr.namespace, Name: pr.name, Reason: pr.reason, Message: pr.message})
+	}
+	return ts
+}
+
+// recentDeletions is the delete log of a target in status; an unavailable target deleted nothing
+// and keeps what was known.
+func recentDeletions(prev *v1alpha1.TargetStatus, res targetResult) []v1alpha1.DeletionCount {
+	if res.unavailable != "" && res.deletions == nil {
+		if prev != nil {
+			return prev.RecentDeletions
+		}
+		return nil
+	}
+	var out []v1alpha1.DeletionCount
+	for _, m := range res.deletions.Minutes() {
+		out = append(out, v1alpha1.DeletionCount{Minute: metav1.NewTime(m), Count: int32(res.deletions[m])})
+	}
+	return out
+}
+
+func summarize(res targetResult, sum *passSummary) {
+	if res.missing > 0 {
+		sum.missing = append(sum.missing, fmt.Sprintf("%d on %s", res.missing, res.cluster))
+	}
+	if res.promoted > 0 {
+		sum.promoted = append(sum.promoted, fmt.Sprintf("%d on %s", res.promoted, res.cluster))
+	}
+	if res.stalled != "" {
+		sum.stalled = append(sum.stalled, res.stalled)
+	}
+	sum.drifted += res.drifted
+}
+
+// setPassConditions sets Ready, Synced, Drifted, Reconciling and Stalled after a pass.
+func setPassConditions(st *v1alpha1.ReplicationStatus, p pass, sum passSummary) {
+	set := func(typ string, status bool, reason, format string, args ...any) {
+		setCondition(st, p.generation, typ, status, reason, format, args...)
+	}
+	failed := len(sum.unavailable)+len(sum.failing) > 0
+	switch {
+	case len(sum.unavailable) > 0:
+		set(v1alpha1.ConditionReady, false, v1alpha1.ReasonTargetUnavailable, "%s", strings.Join(sum.unavailable, "; "))
+	case len(sum.failing) > 0:
+		set(v1alpha1.ConditionReady, false, v1alpha1.ReasonPartialFailure, "some objects failed (%s); see status.targets[].problems", strings.Join(sum.failing, ", "))
+	case len(sum.missing) > 0:
+		set(v1alpha1.ConditionReady, false, v1alpha1.ReasonCopiesMissing, "DR copies are missing (%s) and drift policy %s does not recreate them until their source changes; see status.targets[].problems",
+			strings.Join(sum.missing, ", "), p.spec.Drift.Policy)
+	case len(sum.promoted) > 0:
+		set(v1alpha1.ConditionReady, false, v1alpha1.ReasonPromoted, "DR copies are promoted (%s) and left alone until `kubectl drsyncer demote`", strings.Join(sum.promoted, ", "))
+	default:
+		set(v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceeded, "every object is mirrored to every target")
+		now := metav1.NewTime(p.now)
+		st.LastSyncTime = &now
+	}
+	set(v1alpha1.ConditionSynced, !failed, map[bool]string{true: v1alpha1.ReasonSucceeded, false: v1alpha1.ReasonPartialFailure}[!failed],
+		"last pass: %d target(s), %d problem(s)", len(p.results), len(sum.unavailable)+len(sum.failing))
+	if sum.drifted > 0 {
 		verb := "corrected"
-		if s.spec.Drift.Policy == v1alpha1.DriftReport {
+		if p.spec.Drift.Policy == v1alpha1.DriftReport {
 			verb = "reported"
 		}
-		condition(s, v1alpha1.ConditionDrifted, true, v1alpha1.ReasonDriftDetected, "%d DR cop%s changed or deleted on the DR side; %s", drifted, plural(drifted), verb)
+		set(v1alpha1.ConditionDrifted, true, v1alpha1.ReasonDriftDetected, "%d DR cop%s changed or deleted on the DR side; %s", sum.drifted, plural(sum.drifted), verb)
 	} else {
-		condition(s, v1alpha1.ConditionDrifted, false, v1alpha1.ReasonNoDrift, "every DR copy matches its desired state")
+		set(v1alpha1.ConditionDrifted, false, v1alpha1.ReasonNoDrift, "every DR copy matches its desired state")
 	}
-	condition(s, v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "pass finished")
-	if len(stalled) > 0 {
-		condition(s, v1alpha1.ConditionStalled, true, v1alpha1.ReasonMassDeleteBlocked, "%s", strings.Join(stalled, "; "))
+	set(v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "pass finished")
+	if len(sum.stalled) > 0 {
+		set(v1alpha1.ConditionStalled, true, v1alpha1.ReasonMassDeleteBlocked, "%s", strings.Join(sum.stalled, "; "))
 	} else {
-		condition(s, v1alpha1.ConditionStalled, false, v1alpha1.ReasonSucceeded, "not stalled")
+		set(v1alpha1.ConditionStalled, false, v1alpha1.ReasonSucceeded, "not stalled")
 	}
-	log.V(1).Info("pass finished", "replication", s.ref, "targets", len(results), "drifted", drifted, "conflicts", conflicts, "failed", failed)
-	return failed
 }
 
 func plural(n int) string {
@@ -165,46 +197,6 @@ func plural(n int) string {
 		return "y"
 	}
 	return "ies"
-}
-
-// emit records events on the replication for drift, conflicts and stalls of one target.
-func (r *Reconciler) emit(s *subject, res targetResult) {
-	if r.Recorder == nil {
-		return
-	}
-	var drifted, conflicts, deleting []string
-	for _, p := range res.problems {
-		switch p.reason {
-		case v1alpha1.ReasonSourceNamespaceDeleted:
-			deleting = append(deleting, p.namespace)
-		case "Drifted":
-			drifted = append(drifted, p.kind+"/"+p.namespace+"/"+p.name)
-		case "Conflict":
-			conflicts = append(conflicts, p.kind+"/"+p.namespace+"/"+p.name)
-		}
-	}
-	if len(drifted) > 0 {
-		r.Recorder.Eventf(s.obj, nil, "Warning", v1alpha1.ReasonDriftDetected, "Sync",
-			"%d DR cop%s on %s drifted (%s policy): %s", len(drifted), plural(len(drifted)), res.cluster, s.spec.Drift.Policy, first(drifted))
-	}
-	if len(conflicts) > 0 {
-		r.Recorder.Eventf(s.obj, nil, "Warning", "ConflictSkipped", "Sync",
-			"%d object(s) on %s exist and are not managed by dr-syncer: %s", len(conflicts), res.cluster, first(conflicts))
-	}
-	if len(deleting) > 0 {
-		r.Recorder.Eventf(s.obj, nil, "Warning", v1alpha1.ReasonSourceNamespaceDeleted, "Prune",
-			"source namespace(s) %s being deleted: their copies on %s are kept; delete them on DR by hand once decommissioned (docs/operations.md)", first(deleting), res.cluster)
-	}
-	if res.stalled != "" {
-		r.Recorder.Eventf(s.obj, nil, "Warning", v1alpha1.ReasonMassDeleteBlocked, "Prune", "%s", res.stalled)
-	}
-}
-
-func first(items []string) string {
-	if len(items) > 5 {
-		return strings.Join(items[:5], ", ") + fmt.Sprintf(" and %d more", len(items)-5)
-	}
-	return strings.Join(items, ", ")
 }
 
 func findTarget(ts []v1alpha1.TargetStatus, cluster string) *v1alpha1.TargetStatus {

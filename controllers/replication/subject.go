@@ -3,8 +3,6 @@ package replication
 import (
 	"context"
 	"fmt"
-	"maps"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,8 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
-	"github.com/drsyncer/dr-syncer/pkg/metrics"
-	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
@@ -86,12 +82,12 @@ func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, err
 // forget drops what is kept about a replication that is gone: its metric series (so that no
 // alert fires for it), its retry, breaker and backfill entries; the source informers only it used become idle.
 func (r *Reconciler) forget(ref string) {
-	metrics.ForgetReplication(ref)
+	r.Metrics.ForgetReplication(ref)
 	r.useSourceKinds(ref, nil)
-	r.mem.copies.forgetReplication(ref)
+	r.mem.copies.ForgetReplication(ref)
+	r.mem.deletes.ForgetReplication(ref)
 	r.mem.mu.Lock()
 	defer r.mem.mu.Unlock()
 	delete(r.mem.retries, ref)
-	maps.DeleteFunc(r.mem.deletes, func(k string, _ mirror.DeleteLog) bool { return strings.HasPrefix(k, ref+"/") })
 	delete(r.mem.lastBackfill, ref)
 }

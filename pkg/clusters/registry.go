@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -37,6 +38,8 @@ type Cluster struct {
 	Cache  cache.Cache
 	// Discovery answers the health probe.
 	Discovery discovery.DiscoveryInterface
+	// Access says which kinds dr-syncer may read on the cluster, on this connection.
+	Access *access.Kinds
 
 	fingerprint string
 	cancel      context.CancelFunc
@@ -207,7 +210,7 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 		return nil, fmt.Errorf("failed to build a discovery client for cluster %s: %w", name, err)
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Cluster{Name: name, ID: fmt.Sprintf("%s#%d", name, connections.Add(1)), Client: cl, Writer: writer, Cache: ca, Discovery: disco, fingerprint: fingerprint, cancel: cancel,
+	c := &Cluster{Name: name, ID: fmt.Sprintf("%s#%d", name, connections.Add(1)), Client: cl, Writer: writer, Cache: ca, Discovery: disco, Access: access.DRKinds(name, cl, disco, time.Now), fingerprint: fingerprint, cancel: cancel,
 		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}
 	go func() {
 		if err := ca.Start(cctx); err != nil {

@@ -3,6 +3,7 @@ package mirror
 import (
 	"maps"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -61,4 +62,49 @@ func DeleteBudget(managed, deletedInWindow int, maxFraction float64, minAllowed 
 		return int(^uint(0) >> 1)
 	}
 	return max(0, DeleteLimit(managed, maxFraction, minAllowed)-deletedInWindow)
+}
+
+// DeleteLogs are the recent deletes of every replication's targets in this process; each pass
+// merges them with the log the last pass left in status (a restart or a new leader starts from
+// that), so that a slow drain or a restart does not escape the breaker.
+type DeleteLogs struct {
+	mu   sync.Mutex
+	logs map[deleteLogKey]DeleteLog
+}
+
+type deleteLogKey struct{ replication, target string }
+
+func NewDeleteLogs() *DeleteLogs { return &DeleteLogs{logs: map[deleteLogKey]DeleteLog{}} }
+
+// Merged is a target's log merged with persisted, without what is older than window.
+func (d *DeleteLogs) Merged(replication, target string, persisted DeleteLog, now time.Time, window time.Duration) DeleteLog {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := deleteLogKey{replication, target}
+	l := d.logs[k]
+	if l == nil {
+		l = DeleteLog{}
+		d.logs[k] = l
+	}
+	l.Merge(persisted)
+	l.Forget(now, window)
+	return maps.Clone(l)
+}
+
+// Record counts one delete on a target.
+func (d *DeleteLogs) Record(replication, target string, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := deleteLogKey{replication, target}
+	if d.logs[k] == nil {
+		d.logs[k] = DeleteLog{}
+	}
+	d.logs[k].Add(at, 1)
+}
+
+// ForgetReplication drops the logs of a replication that is gone.
+func (d *DeleteLogs) ForgetReplication(replication string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	maps.DeleteFunc(d.logs, func(k deleteLogKey, _ DeleteLog) bool { return k.replication == replication })
 }

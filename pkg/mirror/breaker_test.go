@@ -73,3 +73,29 @@ func TestDeleteBudget(t *testing.T) {
 		}
 	}
 }
+
+// The deletes of this process and those in status add up (a merge never double-counts a minute
+// both know), age out of the window, and go with the replication.
+func TestDeleteLogsMergeWithStatus(t *testing.T) {
+	now := time.Date(2026, 12, 6, 4, 30, 0, 0, time.UTC)
+	d := NewDeleteLogs()
+	d.Record("prod", "dr", now.Add(-2*time.Hour))
+	d.Record("prod", "dr", now)
+	d.Record("prod", "dr", now)
+	d.Record("shop/app", "dr", now)
+	persisted := DeleteLog{}
+	persisted.Add(now, 2)                     // what this process recorded, as the last pass wrote it
+	persisted.Add(now.Add(-10*time.Minute), 4) // a previous leader's
+	got := d.Merged("prod", "dr", persisted, now, time.Hour)
+	if got.Within(now, time.Hour) != 6 || len(got) != 2 {
+		t.Fatalf("merged %v, want 2 now and 4 ten minutes ago", got)
+	}
+	got[now] = 100 // a copy: the log itself is not changed
+	d.ForgetReplication("prod")
+	if l := d.Merged("prod", "dr", nil, now, time.Hour); len(l) != 0 {
+		t.Fatalf("a forgotten replication's log: %v", l)
+	}
+	if l := d.Merged("shop/app", "dr", nil, now, time.Hour); l.Within(now, time.Hour) != 1 {
+		t.Fatalf("another replication's log was forgotten: %v", l)
+	}
+}

@@ -38,6 +38,10 @@ type Change struct {
 	Owner string
 	// Detail says what drifted, for Correct and ReportDrift.
 	Detail string
+	// SourceNamespace is the namespace of the source object, when the change had one.
+	SourceNamespace string
+	// At is when a pass finished with the object.
+	At time.Time
 }
 
 // driftDetail says what makes a drifted copy differ: the managers whose fields are drift, or a

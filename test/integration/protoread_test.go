@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/drsyncer/dr-syncer/pkg/protoread"
+	"github.com/drsyncer/dr-syncer/pkg/sourceread"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -25,7 +25,7 @@ var _ = Describe("Reading source content as protobuf", func() {
 		}
 		version, err := discovery.NewDiscoveryClientForConfig(env.SourceConfig)
 		Expect(err).NotTo(HaveOccurred())
-		typed := &protoread.Reader{Reader: env.SourceClient, Version: version}
+		typed := &sourceread.Reader{Reader: env.SourceClient, Version: version}
 		for _, o := range objs {
 			gvk, err := env.SourceClient.GroupVersionKindFor(o)
 			Expect(err).NotTo(HaveOccurred())

@@ -1,4 +1,4 @@
-package replication
+package sourceread
 
 import (
 	"context"
@@ -72,22 +72,22 @@ func metaOf(name string) *metav1.PartialObjectMetadata {
 
 func TestGetServesAPageAsSoonAsItArrivesAndWaitsForTheRest(t *testing.T) {
 	r := &pagedReader{n: 1200, release: make(chan struct{})}
-	c := newContents(t.Context(), r, labels.Everything())
-	defer c.done()
-	c.prefetch(cmGVK, "shop", 1200)
-	if o, err := c.get(t.Context(), cmGVK, metaOf("cm-0001")); err != nil || o == nil {
+	c := NewContents(t.Context(), r, labels.Everything())
+	defer c.Done()
+	c.Prefetch(cmGVK, "shop", 1200)
+	if o, err := c.Get(t.Context(), cmGVK, metaOf("cm-0001")); err != nil || o == nil {
 		t.Fatalf("an object of the first page is served while the others are held back: %v %v", o, err)
 	}
 	got := make(chan *unstructured.Unstructured)
 	go func() {
-		o, _ := c.get(context.Background(), cmGVK, metaOf("cm-1100"))
+		o, _ := c.Get(context.Background(), cmGVK, metaOf("cm-1100"))
 		got <- o
 	}()
 	close(r.release)
 	if o := <-got; o == nil || o.GetName() != "cm-1100" {
 		t.Fatalf("an object of the last page: %v", o)
 	}
-	if o, _ := c.get(t.Context(), cmGVK, metaOf("cm-9999")); o != nil {
+	if o, _ := c.Get(t.Context(), cmGVK, metaOf("cm-9999")); o != nil {
 		t.Fatal("an object in no page is gone")
 	}
 	// A small first page (100), then pages of 500.
@@ -98,10 +98,10 @@ func TestGetServesAPageAsSoonAsItArrivesAndWaitsForTheRest(t *testing.T) {
 
 func TestAPrefetchCutShortFallsBackToReads(t *testing.T) {
 	r := &pagedReader{n: 1200, failPage: 2}
-	c := newContents(t.Context(), r, labels.Everything())
-	defer c.done()
-	c.prefetch(cmGVK, "shop", 1200)
-	if o, err := c.get(t.Context(), cmGVK, metaOf("cm-0700")); err != nil || o == nil || o.GetName() != "cm-0700" {
+	c := NewContents(t.Context(), r, labels.Everything())
+	defer c.Done()
+	c.Prefetch(cmGVK, "shop", 1200)
+	if o, err := c.Get(t.Context(), cmGVK, metaOf("cm-0700")); err != nil || o == nil || o.GetName() != "cm-0700" {
 		t.Fatalf("read one by one after the failed page: %v %v", o, err)
 	}
 	if r.gets.Load() != 1 {
@@ -111,10 +111,10 @@ func TestAPrefetchCutShortFallsBackToReads(t *testing.T) {
 
 func TestPrefetchesRunAFewAtATimeInTheOrderAsked(t *testing.T) {
 	r := &orderedReader{started: make(chan string, 8), release: make(chan struct{})}
-	c := newContents(t.Context(), r, labels.Everything())
-	defer c.done()
+	c := NewContents(t.Context(), r, labels.Everything())
+	defer c.Done()
 	for _, ns := range []string{"a", "b", "c"} {
-		c.prefetch(cmGVK, ns, 100)
+		c.Prefetch(cmGVK, ns, 100)
 		time.Sleep(10 * time.Millisecond) // the goroutines queue in this order
 	}
 	first := []string{<-r.started, <-r.started}
@@ -131,15 +131,15 @@ func TestPrefetchesRunAFewAtATimeInTheOrderAsked(t *testing.T) {
 
 func TestAnEndedPassStopsItsPrefetches(t *testing.T) {
 	r := &orderedReader{started: make(chan string, 8), release: make(chan struct{})}
-	c := newContents(t.Context(), r, labels.Everything())
+	c := NewContents(t.Context(), r, labels.Everything())
 	for _, ns := range []string{"a", "b", "c"} {
-		c.prefetch(cmGVK, ns, 100)
+		c.Prefetch(cmGVK, ns, 100)
 	}
 	<-r.started
 	<-r.started
-	c.done()
+	c.Done()
 	// The queued list gives up and a waiting reader is answered (by a read of its own).
-	if o, err := c.get(t.Context(), cmGVK, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "c", Name: "x"}}); err != nil || o == nil {
+	if o, err := c.Get(t.Context(), cmGVK, &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "c", Name: "x"}}); err != nil || o == nil {
 		t.Fatalf("get after the pass ended: %v %v", o, err)
 	}
 }

@@ -1,4 +1,4 @@
-package replication
+package sourceread
 
 import (
 	"context"
@@ -28,10 +28,10 @@ const (
 // are read ahead of the writes, but never as a burst on the source API server.
 const listsAtOnce = 2
 
-// contents reads the full source objects a pass needs. The source cache holds metadata only (that
+// Contents reads the full source objects a pass needs. The source cache holds metadata only (that
 // is what keeps memory per object small); content is read from the API server only for objects
 // whose copies are not already verified at their current version, and memoized for the pass.
-type contents struct {
+type Contents struct {
 	reader   client.Reader
 	selector labels.Selector
 	ctx      context.Context // the pass: its end stops the prefetches
@@ -45,18 +45,18 @@ type contents struct {
 	listing map[string]bool                       // kind/namespace: pages still coming
 }
 
-func newContents(ctx context.Context, reader client.Reader, selector labels.Selector) *contents {
-	c := &contents{reader: reader, selector: selector, slots: make(chan struct{}, listsAtOnce),
+func NewContents(ctx context.Context, reader client.Reader, selector labels.Selector) *Contents {
+	c := &Contents{reader: reader, selector: selector, slots: make(chan struct{}, listsAtOnce),
 		objects: map[string]*unstructured.Unstructured{}, listed: map[string]bool{}, listing: map[string]bool{}}
 	c.ctx, c.stop = context.WithCancel(ctx)
 	c.changed = sync.NewCond(&c.mu)
 	return c
 }
 
-// prefetch starts listing a namespace's objects of a kind, in pages, when many need content, and
+// Prefetch starts listing a namespace's objects of a kind, in pages, when many need content, and
 // returns at once: get waits for the page of the object it wants. Lists run in the order they
 // were asked for, listsAtOnce at a time.
-func (c *contents) prefetch(gvk schema.GroupVersionKind, namespace string, needed int) {
+func (c *Contents) Prefetch(gvk schema.GroupVersionKind, namespace string, needed int) {
 	if needed < listThreshold {
 		return
 	}
@@ -91,11 +91,11 @@ func (c *contents) prefetch(gvk schema.GroupVersionKind, namespace string, neede
 	}()
 }
 
-// done ends the pass's prefetches.
-func (c *contents) done() { c.stop() }
+// Done ends the pass's prefetches.
+func (c *Contents) Done() { c.stop() }
 
 // page reads one page of a prefetch LIST and returns the continue token of the next ("" at the end).
-func (c *contents) page(gvk schema.GroupVersionKind, namespace, cont string, limit int64) (string, error) {
+func (c *Contents) page(gvk schema.GroupVersionKind, namespace, cont string, limit int64) (string, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := c.reader.List(c.ctx, list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: c.selector},
@@ -113,7 +113,7 @@ func (c *contents) page(gvk schema.GroupVersionKind, namespace, cont string, lim
 	return list.GetContinue(), nil
 }
 
-func (c *contents) finish(key string, complete bool) {
+func (c *Contents) finish(key string, complete bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.listing, key)
@@ -121,9 +121,9 @@ func (c *contents) finish(key string, complete bool) {
 	c.changed.Broadcast()
 }
 
-// get returns the full object for a cached metadata entry; nil when it is gone since. While a
+// Get returns the full object for a cached metadata entry; nil when it is gone since. While a
 // prefetch of its kind and namespace is under way it waits for its page.
-func (c *contents) get(ctx context.Context, gvk schema.GroupVersionKind, m *metav1.PartialObjectMetadata) (*unstructured.Unstructured, error) {
+func (c *Contents) Get(ctx context.Context, gvk schema.GroupVersionKind, m metav1.Object) (*unstructured.Unstructured, error) {
 	key := gvk.String() + "/" + m.GetNamespace() + "/" + m.GetName()
 	listKey := gvk.String() + "/" + m.GetNamespace()
 	c.mu.Lock()

@@ -1,4 +1,4 @@
-package protoread
+package sourceread
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package replication
+package access
 
 import (
 	"context"
@@ -11,19 +11,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/drsyncer/dr-syncer/pkg/clusters"
 )
 
 // accessTTL is how long an answer about reading a kind holds: an admin's new binding or CRD
 // version is seen within it.
 const accessTTL = time.Minute
 
-// kindAccess says whether dr-syncer can list and watch a kind on a cluster (the source, or a DR
+// Kinds says whether dr-syncer can list and watch a kind on a cluster (the source, or a DR
 // cluster) before a pass starts an informer for it there: an informer that can never sync (a kind
 // without list, or one dr-syncer may not read) would otherwise hold the pass, and with it a worker
 // that every tenant shares, or fail a whole target.
-type kindAccess struct {
+type Kinds struct {
 	client    client.Client
 	discovery discovery.DiscoveryInterface
 	now       func() time.Time
@@ -40,8 +38,8 @@ type accessAnswer struct {
 	at      time.Time
 }
 
-// refusal says why the kind of m cannot be listed and watched on the cluster, "" when it can.
-func (a *kindAccess) refusal(ctx context.Context, m *meta.RESTMapping) string {
+// Refusal says why the kind of m cannot be listed and watched on the cluster, "" when it can.
+func (a *Kinds) Refusal(ctx context.Context, m *meta.RESTMapping) string {
 	key := m.Resource.String()
 	a.mu.Lock()
 	ans, ok := a.answers[key]
@@ -56,7 +54,7 @@ func (a *kindAccess) refusal(ctx context.Context, m *meta.RESTMapping) string {
 	return why
 }
 
-func (a *kindAccess) check(ctx context.Context, m *meta.RESTMapping) string {
+func (a *Kinds) check(ctx context.Context, m *meta.RESTMapping) string {
 	gr := m.Resource.GroupResource()
 	if a.discovery != nil {
 		if list, err := a.discovery.ServerResourcesForGroupVersion(m.Resource.GroupVersion().String()); err == nil {
@@ -80,28 +78,18 @@ func (a *kindAccess) check(ctx context.Context, m *meta.RESTMapping) string {
 	return ""
 }
 
-func newSourceAccess(c client.Client, d discovery.DiscoveryInterface, now func() time.Time) *kindAccess {
-	return &kindAccess{client: c, discovery: d, now: now, answers: map[string]accessAnswer{}, where: "the source",
+// SourceKinds checks what dr-syncer may read on the source cluster.
+func SourceKinds(c client.Client, d discovery.DiscoveryInterface, now func() time.Time) *Kinds {
+	return &Kinds{client: c, discovery: d, now: now, answers: map[string]accessAnswer{}, where: "the source",
 		grant: func(gr string) string {
 			return fmt.Sprintf("bind its service account a ClusterRole with get, list and watch on %s (and patch, for the replication label)", gr)
 		}}
 }
 
-func newDRAccess(cl *clusters.Cluster, now func() time.Time) *kindAccess {
-	return &kindAccess{client: cl.Client, discovery: cl.Discovery, now: now, answers: map[string]accessAnswer{}, where: "cluster " + cl.Name,
+// DRKinds checks what dr-syncer may read on DR cluster name.
+func DRKinds(name string, c client.Client, d discovery.DiscoveryInterface, now func() time.Time) *Kinds {
+	return &Kinds{client: c, discovery: d, now: now, answers: map[string]accessAnswer{}, where: "cluster " + name,
 		grant: func(gr string) string {
-			return fmt.Sprintf("grant its identity there get, list, watch, create, patch and delete on %s (kubectl drsyncer join %s --dr-context CTX --resource %s)", gr, cl.Name, gr)
+			return fmt.Sprintf("grant its identity there get, list, watch, create, patch and delete on %s (kubectl drsyncer join %s --dr-context CTX --resource %s)", gr, name, gr)
 		}}
-}
-
-// drAccess is the access checker of a DR cluster's current connection.
-func (m *memory) drAccess(cl *clusters.Cluster, now func() time.Time) *kindAccess {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a, ok := m.drAccessByConn[cl.ID]
-	if !ok {
-		a = newDRAccess(cl, now)
-		m.drAccessByConn[cl.ID] = a
-	}
-	return a
 }
