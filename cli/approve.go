@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -41,7 +42,7 @@ func (o *options) runApproveDeletes(ctx context.Context, name string, timeout ti
 	if r.spec.DeletionPolicy != v1alpha1.DeletionDelete {
 		return fmt.Errorf("%s %s has deletionPolicy %s: it deletes no copies, so there is nothing to approve", r.kind(), r.ref(), r.spec.DeletionPolicy)
 	}
-	if err := o.requestAndWait(ctx, c, r, v1alpha1.AnnotationApproveDeletes, "approved deletes", timeout,
+	if err := o.requestAndWait(ctx, c, r, keys.AnnotationApproveDeletes, "approved deletes", timeout,
 		func() string { return r.status.LastHandledDeleteApproval }); err != nil {
 		return err
 	}

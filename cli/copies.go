@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/failover"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -100,7 +100,7 @@ func (o *options) listCopies(ctx context.Context, dr client.Client, name string)
 func (o *options) listCopiesOf(ctx context.Context, dr client.Client, gvk schema.GroupVersionKind, name string) ([]*unstructured.Unstructured, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := dr.List(ctx, list, client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelReplication: name}); err != nil {
+	if err := dr.List(ctx, list, client.MatchingLabels{keys.LabelManagedBy: keys.ManagedByValue, keys.LabelReplication: name}); err != nil {
 		return nil, fmt.Errorf("failed to list %s copies on the DR cluster: %w", gvk.Kind, err)
 	}
 	var out []*unstructured.Unstructured
@@ -116,7 +116,7 @@ func (o *options) listCopiesOf(ctx context.Context, dr client.Client, gvk schema
 
 // sourceOf splits a copy's drsyncer.io/source annotation, "cluster/namespace/name".
 func sourceOf(obj metav1.Object) (cluster, namespace, name string, ok bool) {
-	return transform.ParseSourceRef(obj.GetAnnotations()[v1alpha1.AnnotationSource])
+	return transform.ParseSourceRef(obj.GetAnnotations()[keys.AnnotationSource])
 }
 
 func isWorkload(obj *unstructured.Unstructured) bool {

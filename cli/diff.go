@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
@@ -129,7 +130,7 @@ func (o *options) diffKind(ctx context.Context, src, dr client.Client, r *replic
 	// Copies whose source is gone.
 	copies := &metav1.PartialObjectMetadataList{}
 	copies.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := dr.List(ctx, copies, client.InNamespace(dest), client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelReplication: r.obj.GetName()}); err != nil {
+	if err := dr.List(ctx, copies, client.InNamespace(dest), client.MatchingLabels{keys.LabelManagedBy: keys.ManagedByValue, keys.LabelReplication: r.obj.GetName()}); err != nil {
 		return fmt.Errorf("failed to list %s copies in %s on the DR cluster: %w", gvk.Kind, dest, err)
 	}
 	for i := range copies.Items {

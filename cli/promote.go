@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/failover"
 )
 
@@ -97,7 +97,7 @@ func (o *options) runPromote(ctx context.Context, name, target string, fenceSour
 	}
 	now := o.now()
 	run.plan(copies, func(obj *unstructured.Unstructured) (failover.Step, error) { return failover.Promote(obj, now) })
-	fence := rep != nil && (!rep.spec.Suspend || rep.obj.GetAnnotations()[v1alpha1.AnnotationFenced] == "")
+	fence := rep != nil && (!rep.spec.Suspend || rep.obj.GetAnnotations()[keys.AnnotationFenced] == "")
 	if fenceSource && rep != nil {
 		run.source = o.planSource(ctx, src, copies, failover.Fence)
 	}
@@ -114,7 +114,7 @@ func (o *options) runPromote(ctx context.Context, name, target string, fenceSour
 	}
 	fenceFailed := 0
 	if fence {
-		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}},"spec":{"suspend":true}}`, v1alpha1.AnnotationFenced, now.UTC().Format(time.RFC3339))
+		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}},"spec":{"suspend":true}}`, keys.AnnotationFenced, now.UTC().Format(time.RFC3339))
 		if err := src.Patch(ctx, rep.obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
 			// Promoting is the point: go on (the marks keep dr-syncer off the copies) and say so.
 			run.replication = fmt.Sprintf("NOT fenced: %v; the promoted copies are marked, so dr-syncer leaves them alone", err)
@@ -157,7 +157,7 @@ func (o *options) runDemote(ctx context.Context, name, target string, force, dry
 	failed := o.patchAll(ctx, src, run.source, "unfencing source workloads")
 	failed += o.patchAll(ctx, dr, run.copies, "demoting "+name)
 	if rep != nil && failed == 0 {
-		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:null}},"spec":{"suspend":false}}`, v1alpha1.AnnotationFenced)
+		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:null}},"spec":{"suspend":false}}`, keys.AnnotationFenced)
 		if err := src.Patch(ctx, rep.obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager)); err != nil {
 			run.replication = fmt.Sprintf("NOT resumed: %v", err)
 			failed++

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -82,7 +83,7 @@ func (o *options) runSync(ctx context.Context, name string, timeout time.Duratio
 		return fmt.Errorf("%s %s is suspended (spec.suspend, or fenced by promote): no pass runs until it is resumed", r.kind(), r.ref())
 	}
 	start := time.Now()
-	if err := o.requestAndWait(ctx, c, r, v1alpha1.AnnotationSyncRequestedAt, "a pass", timeout,
+	if err := o.requestAndWait(ctx, c, r, keys.AnnotationSyncRequestedAt, "a pass", timeout,
 		func() string { return r.status.LastHandledSyncRequest }); err != nil {
 		return err
 	}

@@ -11,13 +11,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/controllers/coverage"
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
-	"github.com/drsyncer/dr-syncer/pkg/sourceread"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/sourceread"
 )
 
 // setupControllers wires the RemoteCluster and replication controllers with what they share: the
@@ -39,7 +39,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		DefaultLabelSelector: scope.SourceSelector(),
 		// Every label (selectors match on them); of the annotations only the opt-out.
-		DefaultTransform: clusters.TrimMetadata(nil, []string{v1alpha1.KeyExclude}),
+		DefaultTransform: clusters.TrimMetadata(nil, []string{keys.KeyExclude}),
 	})
 	if err != nil {
 		return fmt.Errorf("failed to create the source cache: %w", err)

@@ -14,6 +14,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
@@ -28,7 +29,7 @@ import (
 // +kubebuilder:webhook:path=/label-resource,mutating=true,failurePolicy=ignore,sideEffects=None,groups="";apps;batch;networking.k8s.io;rbac.authorization.k8s.io;autoscaling;policy,resources=configmaps;secrets;services;serviceaccounts;persistentvolumeclaims;deployments;statefulsets;daemonsets;cronjobs;ingresses;networkpolicies;roles;rolebindings;horizontalpodautoscalers;poddisruptionbudgets,verbs=create;update,versions=*,name=label-resource.drsyncer.io,admissionReviewVersions=v1,timeoutSeconds=2,serviceName=dr-syncer-webhook,serviceNamespace=dr-syncer-system,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"drsyncer.io/replication","operator":"Exists"},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-public","kube-node-lease","dr-syncer-system"]}]}}`
 
 // labelPath is the JSON pointer of the replication label.
-var labelPath = "/metadata/labels/" + strings.ReplaceAll(v1alpha1.LabelReplication, "/", "~1")
+var labelPath = "/metadata/labels/" + strings.ReplaceAll(keys.LabelReplication, "/", "~1")
 
 // namespaceLabeler turns the opt-in annotation into the replication label; removing the
 // annotation removes the label.
@@ -49,15 +50,15 @@ func (namespaceLabeler) Handle(_ context.Context, req admission.Request) admissi
 
 // namespaceLabelPatch decides the label change for a Namespace.
 func namespaceLabelPatch(old, ns metav1.Object) []jsonpatch.Operation {
-	want := ns.GetAnnotations()[v1alpha1.AnnotationReplicate]
-	has, labeled := ns.GetLabels()[v1alpha1.LabelReplication]
+	want := ns.GetAnnotations()[keys.AnnotationReplicate]
+	has, labeled := ns.GetLabels()[keys.LabelReplication]
 	if len(scope.InvalidReplicationName(want)) > 0 && want != "" {
 		return nil // never an invalid label value: the write would fail for the user
 	}
 	switch {
 	case want != "" && has != want:
 		return setLabel(ns.GetLabels(), want)
-	case want == "" && labeled && old.GetAnnotations()[v1alpha1.AnnotationReplicate] != "":
+	case want == "" && labeled && old.GetAnnotations()[keys.AnnotationReplicate] != "":
 		return []jsonpatch.Operation{{Operation: "remove", Path: labelPath}}
 	}
 	return nil
@@ -114,7 +115,7 @@ func resourceLabelPatch(coverers []scope.Coverer, gk schema.GroupKind, obj metav
 	if len(coverers) == 0 {
 		return nil
 	}
-	has, labeled := obj.GetLabels()[v1alpha1.LabelReplication]
+	has, labeled := obj.GetLabels()[keys.LabelReplication]
 	want := scope.ResourceLabel(coverers, gk, obj, secretType)
 	switch {
 	case want == "" && labeled:
@@ -127,7 +128,7 @@ func resourceLabelPatch(coverers []scope.Coverer, gk schema.GroupKind, obj metav
 
 func setLabel(labels map[string]string, value string) []jsonpatch.Operation {
 	if labels == nil {
-		return []jsonpatch.Operation{{Operation: "add", Path: "/metadata/labels", Value: map[string]string{v1alpha1.LabelReplication: value}}}
+		return []jsonpatch.Operation{{Operation: "add", Path: "/metadata/labels", Value: map[string]string{keys.LabelReplication: value}}}
 	}
 	return []jsonpatch.Operation{{Operation: "add", Path: labelPath, Value: value}}
 }

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
@@ -26,12 +27,12 @@ func describe(ops []jsonpatch.Operation) string {
 	if v, ok := ops[0].Value.(string); ok {
 		return "set " + v
 	}
-	return "set " + ops[0].Value.(map[string]string)[v1alpha1.LabelReplication]
+	return "set " + ops[0].Value.(map[string]string)[keys.LabelReplication]
 }
 
 func TestNamespaceLabelPatch(t *testing.T) {
-	ann := map[string]string{v1alpha1.AnnotationReplicate: "prod"}
-	lbl := map[string]string{v1alpha1.LabelReplication: "prod"}
+	ann := map[string]string{keys.AnnotationReplicate: "prod"}
+	lbl := map[string]string{keys.LabelReplication: "prod"}
 	tests := []struct {
 		name     string
 		old, new *metav1.ObjectMeta
@@ -40,11 +41,11 @@ func TestNamespaceLabelPatch(t *testing.T) {
 		{"opt in on create", meta(nil, nil), meta(nil, ann), "set prod"},
 		{"opt in with other labels", meta(nil, nil), meta(map[string]string{"a": "b"}, ann), "set prod"},
 		{"already labeled", meta(lbl, ann), meta(lbl, ann), "none"},
-		{"label follows a renamed annotation", meta(lbl, ann), meta(lbl, map[string]string{v1alpha1.AnnotationReplicate: "dev"}), "set dev"},
+		{"label follows a renamed annotation", meta(lbl, ann), meta(lbl, map[string]string{keys.AnnotationReplicate: "dev"}), "set dev"},
 		{"annotation removed", meta(lbl, ann), meta(lbl, nil), "remove"},
 		{"label set by the controller stays", meta(lbl, nil), meta(lbl, nil), "none"},
 		{"plain namespace", meta(nil, nil), meta(nil, nil), "none"},
-		{"never an invalid label value", meta(nil, nil), meta(nil, map[string]string{v1alpha1.AnnotationReplicate: strings.Repeat("a", 64)}), "none"},
+		{"never an invalid label value", meta(nil, nil), meta(nil, map[string]string{keys.AnnotationReplicate: strings.Repeat("a", 64)}), "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +59,7 @@ func TestNamespaceLabelPatch(t *testing.T) {
 func TestResourceLabelPatch(t *testing.T) {
 	cm := schema.GroupKind{Kind: "ConfigMap"}
 	secret := schema.GroupKind{Kind: "Secret"}
-	lbl := map[string]string{v1alpha1.LabelReplication: "prod"}
+	lbl := map[string]string{keys.LabelReplication: "prod"}
 	prod := []scope.Coverer{{Name: "prod", Scope: scope.Of(v1alpha1.ResourceSelection{})}}
 	helm := []scope.Coverer{{Name: "prod", Scope: scope.Of(v1alpha1.ResourceSelection{IncludeHelmReleases: true})}}
 	secretsOnly := scope.Of(v1alpha1.ResourceSelection{Include: []v1alpha1.GroupKind{{Kind: "Secret"}}})
@@ -73,8 +74,8 @@ func TestResourceLabelPatch(t *testing.T) {
 		{"opted-in namespace", prod, cm, meta(nil, nil), "", "set prod"},
 		{"namespace not opted in", nil, cm, meta(lbl, nil), "", "none"},
 		{"already labeled", prod, cm, meta(lbl, nil), "", "none"},
-		{"excluded", prod, cm, meta(map[string]string{v1alpha1.KeyExclude: "true"}, nil), "", "none"},
-		{"excluded later loses the label", prod, cm, meta(map[string]string{v1alpha1.KeyExclude: "true", v1alpha1.LabelReplication: "prod"}, nil), "", "remove"},
+		{"excluded", prod, cm, meta(map[string]string{keys.KeyExclude: "true"}, nil), "", "none"},
+		{"excluded later loses the label", prod, cm, meta(map[string]string{keys.KeyExclude: "true", keys.LabelReplication: "prod"}, nil), "", "remove"},
 		{"service account token", prod, secret, meta(nil, nil), "kubernetes.io/service-account-token", "none"},
 		{"helm release", prod, secret, meta(nil, nil), "helm.sh/release.v1", "none"},
 		{"helm release with includeHelmReleases", helm, secret, meta(nil, nil), "helm.sh/release.v1", "set prod"},

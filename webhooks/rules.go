@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
@@ -45,7 +46,7 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 func validateName(name string) field.ErrorList {
 	if msgs := scope.InvalidReplicationName(name); len(msgs) > 0 {
 		return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), name,
-			"must be a DNS-1123 label of at most 63 characters: the name is the value of the "+v1alpha1.LabelReplication+" label on every object it covers ("+strings.Join(msgs, "; ")+")")}
+			"must be a DNS-1123 label of at most 63 characters: the name is the value of the "+keys.LabelReplication+" label on every object it covers ("+strings.Join(msgs, "; ")+")")}
 	}
 	return nil
 }
@@ -70,7 +71,7 @@ func validateSpec(spec *v1alpha1.ReplicationSpec, p *field.Path) field.ErrorList
 		errs = append(errs, validateLabelKeys(t.Transforms.AddLabels, tp.Child("addLabels"), true)...)
 		errs = append(errs, validateLabelKeys(t.Transforms.AddAnnotations, tp.Child("addAnnotations"), false)...)
 		for j, k := range t.Transforms.RemoveLabels {
-			if k == v1alpha1.LabelManagedBy || k == v1alpha1.LabelReplication {
+			if k == keys.LabelManagedBy || k == keys.LabelReplication {
 				errs = append(errs, field.Forbidden(tp.Child("removeLabels").Index(j), fmt.Sprintf("%s is dr-syncer's ownership label", k)))
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -52,8 +53,8 @@ func TestValidateSpec(t *testing.T) {
 		{"valid addLabels", withTransforms(v1alpha1.Transforms{AddLabels: map[string]string{"site": "dr"}}), wantErr{}},
 		{"invalid label key", withTransforms(v1alpha1.Transforms{AddLabels: map[string]string{"bad key": "x"}}), wantErr{"spec.targets[0].transforms.addLabels[bad key]", "name part must consist"}},
 		{"invalid label value", withTransforms(v1alpha1.Transforms{AddLabels: map[string]string{"k": "not ok"}}), wantErr{"spec.targets[0].transforms.addLabels[k]", "a valid label must be"}},
-		{"removing the ownership label", withTransforms(v1alpha1.Transforms{RemoveLabels: []string{v1alpha1.LabelManagedBy}}), wantErr{"spec.targets[0].transforms.removeLabels[0]", "ownership label"}},
-		{"removing provenance", withTransforms(v1alpha1.Transforms{RemoveAnnotations: []string{"team", v1alpha1.AnnotationSpecHash}}), wantErr{"spec.targets[0].transforms.removeAnnotations[1]", "provenance"}},
+		{"removing the ownership label", withTransforms(v1alpha1.Transforms{RemoveLabels: []string{keys.LabelManagedBy}}), wantErr{"spec.targets[0].transforms.removeLabels[0]", "ownership label"}},
+		{"removing provenance", withTransforms(v1alpha1.Transforms{RemoveAnnotations: []string{"team", keys.AnnotationSpecHash}}), wantErr{"spec.targets[0].transforms.removeAnnotations[1]", "provenance"}},
 		{"patch with value", withTransforms(v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{Op: "add", Path: "/spec/x", Value: &apiextensionsv1.JSON{Raw: []byte(`1`)}}}}), wantErr{}},
 		{"remove patch without value", withTransforms(v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{Op: "remove", Path: "/spec/x"}}}), wantErr{}},
 		{"add patch without value", withTransforms(v1alpha1.Transforms{Patches: []v1alpha1.JSONPatch{{Op: "add", Path: "/spec/x"}}}), wantErr{"spec.targets[0].transforms.patches[0].value", "value is required"}},

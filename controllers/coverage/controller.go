@@ -17,6 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
@@ -41,7 +42,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	has := ns.Labels[v1alpha1.LabelReplication]
+	has := ns.Labels[keys.LabelReplication]
 	if has == want {
 		return ctrl.Result{}, nil
 	}
@@ -49,7 +50,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if want != "" {
 		value = want
 	}
-	body, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{v1alpha1.LabelReplication: value}}})
+	body, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{keys.LabelReplication: value}}})
 	if err := r.Client.Patch(ctx, &ns, client.RawPatch(types.MergePatchType, body)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("failed to label namespace %s: %w", ns.Name, client.IgnoreNotFound(err))
 	}
@@ -60,7 +61,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // wantLabel is the label the namespace should carry ("" for none).
 func (r *Reconciler) wantLabel(ctx context.Context, ns *corev1.Namespace) (string, error) {
 	if ns.Name == r.Namespace || ns.DeletionTimestamp != nil {
-		return ns.Labels[v1alpha1.LabelReplication], nil // left as it is
+		return ns.Labels[keys.LabelReplication], nil // left as it is
 	}
 	var rs v1alpha1.ReplicationList
 	if err := r.Client.List(ctx, &rs, client.InNamespace(ns.Name)); err != nil {

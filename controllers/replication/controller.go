@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
@@ -318,8 +319,8 @@ func (s *Shared) trigger(replication, sourceNamespace string) {
 
 // OnDREvent is the registry's handler for updates and deletes of managed objects on DR clusters.
 func (s *Shared) OnDREvent(_ string, obj client.Object) {
-	_, ns, _, _ := transform.ParseSourceRef(obj.GetAnnotations()[transform.AnnotationSource])
-	s.trigger(obj.GetLabels()[transform.LabelReplication], ns)
+	_, ns, _, _ := transform.ParseSourceRef(obj.GetAnnotations()[keys.AnnotationSource])
+	s.trigger(obj.GetLabels()[keys.LabelReplication], ns)
 }
 
 // watchSourceKind makes sure source events of a kind reach the controllers.
@@ -338,7 +339,7 @@ func (r *Reconciler) watchSourceKind(ctx context.Context, key string, inf cache.
 			return
 		}
 		r.mem.changes.Seen(objectKey(key, co.GetNamespace(), co.GetName()), r.Now())
-		r.shared.trigger(co.GetLabels()[v1alpha1.LabelReplication], co.GetNamespace())
+		r.shared.trigger(co.GetLabels()[keys.LabelReplication], co.GetNamespace())
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { notify(o) },

@@ -5,6 +5,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -54,7 +55,7 @@ func decideTiming(spec *v1alpha1.ReplicationSpec, st *v1alpha1.ReplicationStatus
 		if newRequest {
 			return timing{Run: true}
 		}
-		return timing{Reason: "waiting for a new " + v1alpha1.AnnotationSyncRequestedAt + " value"}
+		return timing{Reason: "waiting for a new " + keys.AnnotationSyncRequestedAt + " value"}
 	default:
 		return timing{Run: true, Next: now.Add(spec.Drift.Interval.Duration)}
 	}

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
@@ -56,7 +57,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if msgs := scope.InvalidReplicationName(s.name()); len(msgs) > 0 {
 		// Admitted past the CRD's rule (an older CRD): nothing is labeled or written.
 		setInvalid(s, "metadata.name %q cannot be the value of the %s label (%s): recreate it with a DNS-1123 label of at most 63 characters",
-			s.name(), v1alpha1.LabelReplication, strings.Join(msgs, "; "))
+			s.name(), keys.LabelReplication, strings.Join(msgs, "; "))
 		return ctrl.Result{}, nil
 	}
 	timing := decideTiming(s.spec, s.status, s.requested(), now, r.mem.retryAt(s.ref))
@@ -254,7 +255,7 @@ func (r *Reconciler) sourcesDigest(ctx context.Context, sources []string) uint64
 	for _, ns := range sources {
 		var obj corev1.Namespace
 		_ = r.Client.Get(ctx, client.ObjectKey{Name: ns}, &obj) // a namespace not in the cache has no label
-		fmt.Fprintf(h, "%s=%s,", ns, obj.Labels[v1alpha1.LabelReplication])
+		fmt.Fprintf(h, "%s=%s,", ns, obj.Labels[keys.LabelReplication])
 	}
 	return h.Sum64()
 }
@@ -276,7 +277,7 @@ func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string,
 		return
 	}
 	log := logf.FromContext(ctx)
-	unlabeled, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.DoesNotExist, nil)
+	unlabeled, _ := labels.NewRequirement(keys.LabelReplication, selection.DoesNotExist, nil)
 	sel := labels.NewSelector().Add(*unlabeled)
 	patch := s.labelPatch()
 	kinds, _ := r.kindsOf(ctx, s)

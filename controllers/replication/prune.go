@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
@@ -44,9 +45,9 @@ func (r *Reconciler) deleteLog(s *subject, t v1alpha1.Target) mirror.DeleteLog {
 // excluded on purpose (drsyncer.io/exclude, resources.selector, a kind or type never mirrored).
 // A source that merely lost the replication label gets it back and is not gone.
 func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.PartialObjectMetadata) (bool, error) {
-	_, ns, name, ok := transform.ParseSourceRef(copy.GetAnnotations()[transform.AnnotationSource])
+	_, ns, name, ok := transform.ParseSourceRef(copy.GetAnnotations()[keys.AnnotationSource])
 	if !ok {
-		return false, fmt.Errorf("its %s annotation %q is not cluster/namespace/name", transform.AnnotationSource, copy.GetAnnotations()[transform.AnnotationSource])
+		return false, fmt.Errorf("its %s annotation %q is not cluster/namespace/name", keys.AnnotationSource, copy.GetAnnotations()[keys.AnnotationSource])
 	}
 	gvk := copy.GroupVersionKind()
 	src := &unstructured.Unstructured{}
@@ -60,7 +61,7 @@ func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.Pa
 	if src.GetDeletionTimestamp() != nil || s.scope.SkipReason(gvk.GroupKind(), src, secretType(src)) != "" || !s.scope.Selects(src) {
 		return true, nil
 	}
-	if src.GetLabels()[v1alpha1.LabelReplication] == "" {
+	if src.GetLabels()[keys.LabelReplication] == "" {
 		patch := s.labelPatch()
 		if err := r.Client.Patch(ctx, src, patch); err != nil && !apierrors.IsNotFound(err) {
 			return false, fmt.Errorf("failed to put the replication label back on %s %s/%s: %w", gvk.Kind, ns, name, err)
@@ -106,7 +107,7 @@ func (r *Reconciler) sourceOfCopies(ctx context.Context, cl *clusters.Cluster, k
 			continue
 		}
 		for _, o := range live {
-			if _, ns, _, ok := transform.ParseSourceRef(o.GetAnnotations()[transform.AnnotationSource]); ok {
+			if _, ns, _, ok := transform.ParseSourceRef(o.GetAnnotations()[keys.AnnotationSource]); ok {
 				return ns
 			}
 		}

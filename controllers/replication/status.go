@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 )
@@ -81,8 +82,8 @@ func passStatus(prev v1alpha1.ReplicationStatus, p pass) (v1alpha1.ReplicationSt
 	for _, res := range p.results {
 		st.Targets = append(st.Targets, targetStatus(findTarget(prev.Targets, res.cluster), res, p, &sum))
 	}
-	st.LastHandledSyncRequest = p.annotations[v1alpha1.AnnotationSyncRequestedAt]
-	st.LastHandledDeleteApproval = p.annotations[v1alpha1.AnnotationApproveDeletes]
+	st.LastHandledSyncRequest = p.annotations[keys.AnnotationSyncRequestedAt]
+	st.LastHandledDeleteApproval = p.annotations[keys.AnnotationApproveDeletes]
 	setPassConditions(&st, p, sum)
 	return st, len(sum.unavailable)+len(sum.failing) > 0
 }

@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
@@ -29,19 +30,19 @@ type subject struct {
 func (s *subject) name() string     { return s.obj.GetName() }
 func (s *subject) namespaced() bool { return s.obj.GetNamespace() != "" }
 func (s *subject) requested() string {
-	return s.obj.GetAnnotations()[v1alpha1.AnnotationSyncRequestedAt]
+	return s.obj.GetAnnotations()[keys.AnnotationSyncRequestedAt]
 }
 
 // deletesApproved says an operator approved, with a new drsyncer.io/approve-deletes value, the
 // deletes the mass-delete breaker holds back.
 func (s *subject) deletesApproved() bool {
-	v := s.obj.GetAnnotations()[v1alpha1.AnnotationApproveDeletes]
+	v := s.obj.GetAnnotations()[keys.AnnotationApproveDeletes]
 	return v != "" && v != s.status.LastHandledDeleteApproval
 }
 
 // labelPatch sets the replication label on a source object (the backfill, and a source that lost it).
 func (s *subject) labelPatch() client.Patch {
-	return client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, v1alpha1.LabelReplication, s.name()))
+	return client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, keys.LabelReplication, s.name()))
 }
 
 // cliName is how kubectl drsyncer names the replication.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
@@ -142,7 +143,7 @@ func (r *Reconciler) ensureNamespaces(ctx context.Context, cl *clusters.Cluster,
 			continue
 		}
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: dest, Labels: map[string]string{
-			transform.LabelManagedBy: transform.ManagedByValue, transform.LabelReplication: s.name()}}}
+			keys.LabelManagedBy: keys.ManagedByValue, keys.LabelReplication: s.name()}}}
 		if err := r.mem.namespaces.Ensure(ctx, cl.Client, cl.ID, ns); err != nil {
 			return nil, fmt.Sprintf("cannot create DR namespace %s: %s", dest, oneLine(err))
 		}
@@ -202,7 +203,7 @@ func (r *Reconciler) pass(ctx context.Context, s *subject, t v1alpha1.Target, cl
 		NamespaceGone:    func(ns string) { r.mem.namespaces.Forget(cl.ID, ns) },
 		Prune: mirror.PruneOptions{
 			Mine: func(o metav1.Object) bool {
-				return strings.HasPrefix(o.GetAnnotations()[transform.AnnotationSource], r.Options.SourceCluster+"/")
+				return strings.HasPrefix(o.GetAnnotations()[keys.AnnotationSource], r.Options.SourceCluster+"/")
 			},
 			Retain: s.spec.DeletionPolicy != v1alpha1.DeletionDelete, Terminating: deleting,
 			Confirm: func(ctx context.Context, o *metav1.PartialObjectMetadata) (bool, error) {
@@ -296,7 +297,7 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 	for _, ns := range namespaces {
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{transform.LabelReplication: s.name()}); err != nil {
+		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{keys.LabelReplication: s.name()}); err != nil {
 			return nil, err
 		}
 		for i := range list.Items {

@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/access"
-	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
 // Cluster is a connected DR cluster: a client for writes and a cache that holds only the metadata
@@ -179,7 +179,7 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	if err != nil {
 		return nil, fmt.Errorf("failed to build a REST mapper for cluster %s: %w", name, err)
 	}
-	managed := labels.SelectorFromSet(labels.Set{transform.LabelManagedBy: transform.ManagedByValue})
+	managed := labels.SelectorFromSet(labels.Set{keys.LabelManagedBy: keys.ManagedByValue})
 	// The cache's watches carry one small event per write, and an API server gzips every flush of a
 	// watch a client accepts gzip for: on a busy copy that costs the DR server more CPU than it
 	// saves bandwidth. The cache gets its own uncompressed connection.

@@ -5,8 +5,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
-	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
 // TrimMetadata is a cache transform that keeps of each object's metadata only what dr-syncer
@@ -50,8 +50,8 @@ func DRCopyTransform(in any) (any, error) {
 }
 
 var trimDRCopy = TrimMetadata(
-	[]string{transform.LabelManagedBy, transform.LabelReplication},
-	[]string{transform.AnnotationSource, transform.AnnotationSpecHash, transform.AnnotationOwnership, transform.AnnotationPromoted, transform.AnnotationOwner},
+	[]string{keys.LabelManagedBy, keys.LabelReplication},
+	[]string{keys.AnnotationSource, keys.AnnotationSpecHash, keys.AnnotationOwnership, keys.AnnotationPromoted, keys.AnnotationOwner},
 )
 
 func only(m map[string]string, keep []string) map[string]string {

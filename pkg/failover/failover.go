@@ -15,9 +15,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
-	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
 // State is the part of a workload that decides whether it runs. Nil fields are not part of it.
@@ -45,12 +44,12 @@ func Promote(obj *unstructured.Unstructured, at time.Time) (Step, error) {
 	want := running(obj)
 	annotations := map[string]any{}
 	if !mirror.IsPromoted(obj) {
-		annotations[v1alpha1.AnnotationPromoted] = at.UTC().Format(time.RFC3339)
+		annotations[keys.AnnotationPromoted] = at.UTC().Format(time.RFC3339)
 		standby, err := json.Marshal(differing(current(obj), want))
 		if err != nil {
 			return Step{}, err
 		}
-		annotations[v1alpha1.AnnotationStandbyState] = string(standby)
+		annotations[keys.AnnotationStandbyState] = string(standby)
 	}
 	return step(obj, want, annotations, "marked promoted")
 }
@@ -61,11 +60,11 @@ func Demote(obj *unstructured.Unstructured) (Step, error) {
 	if !mirror.IsPromoted(obj) {
 		return Step{}, nil
 	}
-	want, err := recorded(obj, v1alpha1.AnnotationStandbyState)
+	want, err := recorded(obj, keys.AnnotationStandbyState)
 	if err != nil {
 		return Step{}, err
 	}
-	annotations := map[string]any{v1alpha1.AnnotationPromoted: nil, v1alpha1.AnnotationStandbyState: nil}
+	annotations := map[string]any{keys.AnnotationPromoted: nil, keys.AnnotationStandbyState: nil}
 	return step(obj, want, annotations, "promoted mark removed")
 }
 
@@ -82,26 +81,26 @@ func Fence(obj *unstructured.Unstructured) (Step, error) {
 		return Step{}, nil
 	}
 	annotations := map[string]any{}
-	if _, fenced := obj.GetAnnotations()[v1alpha1.AnnotationFencedState]; !fenced {
+	if _, fenced := obj.GetAnnotations()[keys.AnnotationFencedState]; !fenced {
 		before, err := json.Marshal(differing(current(obj), want))
 		if err != nil {
 			return Step{}, err
 		}
-		annotations[v1alpha1.AnnotationFencedState] = string(before)
+		annotations[keys.AnnotationFencedState] = string(before)
 	}
 	return step(obj, want, annotations, "marked fenced")
 }
 
 // Unfence restores what Fence recorded on a source workload and removes the record.
 func Unfence(obj *unstructured.Unstructured) (Step, error) {
-	if _, fenced := obj.GetAnnotations()[v1alpha1.AnnotationFencedState]; !fenced {
+	if _, fenced := obj.GetAnnotations()[keys.AnnotationFencedState]; !fenced {
 		return Step{}, nil
 	}
-	want, err := recorded(obj, v1alpha1.AnnotationFencedState)
+	want, err := recorded(obj, keys.AnnotationFencedState)
 	if err != nil {
 		return Step{}, err
 	}
-	return step(obj, want, map[string]any{v1alpha1.AnnotationFencedState: nil}, "fence removed")
+	return step(obj, want, map[string]any{keys.AnnotationFencedState: nil}, "fence removed")
 }
 
 // running is the state in which a DR copy serves, from what the transform recorded on it.
@@ -110,11 +109,11 @@ func running(obj *unstructured.Unstructured) State {
 	annotations := obj.GetAnnotations()
 	switch obj.GetKind() {
 	case "Deployment", "StatefulSet":
-		if n, err := strconv.ParseInt(annotations[v1alpha1.AnnotationSourceReplicas], 10, 32); err == nil {
+		if n, err := strconv.ParseInt(annotations[keys.AnnotationSourceReplicas], 10, 32); err == nil {
 			s.Replicas = &n
 		}
 	case "CronJob":
-		if v, ok := annotations[v1alpha1.AnnotationSourceSuspend]; ok {
+		if v, ok := annotations[keys.AnnotationSourceSuspend]; ok {
 			s.Suspend = ptr(v == "true")
 		}
 	case "DaemonSet":
@@ -137,7 +136,7 @@ func current(obj *unstructured.Unstructured) State {
 		b, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend")
 		s.Suspend = &b
 	case "DaemonSet":
-		_, found, _ := unstructured.NestedString(obj.Object, "spec", "template", "spec", "nodeSelector", transform.NodeSelectorStandby)
+		_, found, _ := unstructured.NestedString(obj.Object, "spec", "template", "spec", "nodeSelector", keys.NodeSelectorStandby)
 		s.StandbySelector = &found
 	}
 	return s
@@ -178,7 +177,7 @@ func step(obj *unstructured.Unstructured, want State, annotations map[string]any
 		if *want.StandbySelector {
 			v, change = "true", "standby node selector set"
 		}
-		spec["template"] = map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{transform.NodeSelectorStandby: v}}}
+		spec["template"] = map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{keys.NodeSelectorStandby: v}}}
 		changes = append(changes, change)
 	}
 	if len(spec) == 0 && len(annotations) == 0 {

@@ -84,7 +84,7 @@ func TestDeleteLogsMergeWithStatus(t *testing.T) {
 	d.Record("prod", "dr", now)
 	d.Record("shop/app", "dr", now)
 	persisted := DeleteLog{}
-	persisted.Add(now, 2)                     // what this process recorded, as the last pass wrote it
+	persisted.Add(now, 2)                      // what this process recorded, as the last pass wrote it
 	persisted.Add(now.Add(-10*time.Minute), 4) // a previous leader's
 	got := d.Merged("prod", "dr", persisted, now, time.Hour)
 	if got.Within(now, time.Hour) != 6 || len(got) != 2 {

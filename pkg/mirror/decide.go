@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/drsyncer/dr-syncer/pkg/transform"
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 // Action is what happened, or is to happen, to one DR object.
@@ -76,7 +76,7 @@ func Plan(desired *unstructured.Unstructured, live metav1.Object, p Policy) (a A
 			return ActionAdopt, false
 		}
 		return ActionConflict, false
-	case live.GetAnnotations()[transform.AnnotationSpecHash] != desired.GetAnnotations()[transform.AnnotationSpecHash]:
+	case live.GetAnnotations()[keys.AnnotationSpecHash] != desired.GetAnnotations()[keys.AnnotationSpecHash]:
 		return ActionUpdate, false
 	}
 	return "", true
@@ -112,25 +112,25 @@ func Decide(desired, live *unstructured.Unstructured, p Policy) Action {
 // IsPromoted reports whether a DR object was promoted (failover): it serves now, so dr-syncer
 // neither overwrites nor prunes it until it is demoted.
 func IsPromoted(live metav1.Object) bool {
-	return live.GetAnnotations()[transform.AnnotationPromoted] != ""
+	return live.GetAnnotations()[keys.AnnotationPromoted] != ""
 }
 
 // Owns reports whether live is dr-syncer's copy of the same source object as desired, written by
 // the same replication (a copy written before owners were recorded has none: it is taken over).
 func Owns(live metav1.Object, desired *unstructured.Unstructured) bool {
-	return live.GetLabels()[transform.LabelManagedBy] == transform.ManagedByValue &&
-		live.GetAnnotations()[transform.AnnotationSource] == desired.GetAnnotations()[transform.AnnotationSource] &&
+	return live.GetLabels()[keys.LabelManagedBy] == keys.ManagedByValue &&
+		live.GetAnnotations()[keys.AnnotationSource] == desired.GetAnnotations()[keys.AnnotationSource] &&
 		!OwnedByAnother(live, desired)
 }
 
 // OwnedByAnother reports whether live is a dr-syncer copy that another replication owns: one
 // replication owns each DR object, and no other writes or prunes it.
 func OwnedByAnother(live metav1.Object, desired *unstructured.Unstructured) bool {
-	return IsOwnedByOther(live, desired.GetAnnotations()[transform.AnnotationOwner])
+	return IsOwnedByOther(live, desired.GetAnnotations()[keys.AnnotationOwner])
 }
 
 // IsOwnedByOther reports whether live is a dr-syncer copy whose recorded owner is not owner.
 func IsOwnedByOther(live metav1.Object, owner string) bool {
-	theirs := live.GetAnnotations()[transform.AnnotationOwner]
-	return live.GetLabels()[transform.LabelManagedBy] == transform.ManagedByValue && theirs != "" && owner != "" && theirs != owner
+	theirs := live.GetAnnotations()[keys.AnnotationOwner]
+	return live.GetLabels()[keys.LabelManagedBy] == keys.ManagedByValue && theirs != "" && owner != "" && theirs != owner
 }

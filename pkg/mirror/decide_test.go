@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/drsyncer/dr-syncer/pkg/transform"
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 func cm(source, hash, color string, managed bool) *unstructured.Unstructured {
@@ -21,16 +21,16 @@ func cm(source, hash, color string, managed bool) *unstructured.Unstructured {
 		"data":     map[string]any{"color": color},
 	}}
 	if managed {
-		u.SetLabels(map[string]string{transform.LabelManagedBy: transform.ManagedByValue})
+		u.SetLabels(map[string]string{keys.LabelManagedBy: keys.ManagedByValue})
 	}
-	u.SetAnnotations(map[string]string{transform.AnnotationSource: source, transform.AnnotationSpecHash: hash})
+	u.SetAnnotations(map[string]string{keys.AnnotationSource: source, keys.AnnotationSpecHash: hash})
 	return u
 }
 
 // owned is cm with an owner annotation.
 func owned(u *unstructured.Unstructured, owner string) *unstructured.Unstructured {
 	a := u.GetAnnotations()
-	a[transform.AnnotationOwner] = owner
+	a[keys.AnnotationOwner] = owner
 	u.SetAnnotations(a)
 	return u
 }
@@ -39,7 +39,7 @@ func owned(u *unstructured.Unstructured, owner string) *unstructured.Unstructure
 func promoted() *unstructured.Unstructured {
 	u := cm("src/shop/app", "h0", "red", true)
 	a := u.GetAnnotations()
-	a[transform.AnnotationPromoted] = "2026-11-30T04:00:00Z"
+	a[keys.AnnotationPromoted] = "2026-11-30T04:00:00Z"
 	u.SetAnnotations(a)
 	return u
 }

@@ -18,7 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/drsyncer/dr-syncer/pkg/transform"
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 // FieldManager is the server-side apply field manager of every DR write.
@@ -116,7 +116,7 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 	}
 	c.Action = action
 	if action == ActionConflict && live != nil && OwnedByAnother(live, desired) {
-		c.Owner = live.GetAnnotations()[transform.AnnotationOwner]
+		c.Owner = live.GetAnnotations()[keys.AnnotationOwner]
 	}
 	if action == ActionReportDrift && live != nil {
 		c.Detail = driftDetail(live, p)
@@ -127,7 +127,7 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 	if c.Action == ActionCreate && p.LiveIsComplete {
 		return e.create(ctx, desired, p, c)
 	}
-	if live != nil && (live.GetAnnotations()[transform.AnnotationOwnership] != "" || HasForeignFields(live, p)) {
+	if live != nil && (live.GetAnnotations()[keys.AnnotationOwnership] != "" || HasForeignFields(live, p)) {
 		if err := e.takeOver(ctx, desired, live, p); err != nil {
 			c.Err, c.Action = err, ActionFailed
 			return c
@@ -180,7 +180,7 @@ func createdCopy(desired *unstructured.Unstructured) client.Object {
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[transform.AnnotationOwnership] = "create"
+	annotations[keys.AnnotationOwnership] = "create"
 	obj.SetAnnotations(annotations)
 	return obj
 }

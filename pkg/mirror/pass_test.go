@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	"github.com/drsyncer/dr-syncer/pkg/transform"
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 var configMaps = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
@@ -63,13 +63,13 @@ func meta(name, version string, annotations map[string]string) *metav1.PartialOb
 
 // copyMeta is a DR copy of source object name in shop-dr, as the DR cache holds it.
 func copyMeta(name, version string, extra map[string]string) *metav1.PartialObjectMetadata {
-	annotations := map[string]string{transform.AnnotationSource: "src/shop/" + name}
+	annotations := map[string]string{keys.AnnotationSource: "src/shop/" + name}
 	for k, v := range extra {
 		annotations[k] = v
 	}
 	m := meta(name, version, annotations)
 	m.SetNamespace("shop-dr")
-	m.SetLabels(map[string]string{transform.LabelManagedBy: transform.ManagedByValue})
+	m.SetLabels(map[string]string{keys.LabelManagedBy: keys.ManagedByValue})
 	return m
 }
 
@@ -230,10 +230,10 @@ func TestPassHoldsAMassDelete(t *testing.T) {
 func TestPlanPrune(t *testing.T) {
 	deleting := copyMeta("deleting", "1", nil)
 	deleting.SetDeletionTimestamp(&metav1.Time{})
-	promoted := copyMeta("promoted", "1", map[string]string{transform.AnnotationPromoted: "2026-12-06T00:00:00Z"})
+	promoted := copyMeta("promoted", "1", map[string]string{keys.AnnotationPromoted: "2026-12-06T00:00:00Z"})
 	plain := copyMeta("plain", "1", nil)
 	elsewhere := copyMeta("elsewhere", "1", nil)
-	elsewhere.Annotations[transform.AnnotationSource] = "src/closing/elsewhere"
+	elsewhere.Annotations[keys.AnnotationSource] = "src/closing/elsewhere"
 	all := []*metav1.PartialObjectMetadata{deleting, promoted, plain, elsewhere}
 	for _, tc := range []struct {
 		name       string

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -65,7 +66,7 @@ type PrunePlan struct {
 func PlanPrune(orphans []*metav1.PartialObjectMetadata, o PruneOptions) PrunePlan {
 	plan := PrunePlan{Terminating: map[string]int{}}
 	for _, c := range orphans {
-		_, srcNS, _, _ := transform.ParseSourceRef(c.GetAnnotations()[transform.AnnotationSource])
+		_, srcNS, _, _ := transform.ParseSourceRef(c.GetAnnotations()[keys.AnnotationSource])
 		switch {
 		case c.GetDeletionTimestamp() != nil:
 		case IsPromoted(c):

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -72,7 +73,7 @@ func Coverers(ns *corev1.Namespace, tenants []v1alpha1.Replication, crs []v1alph
 		return nil
 	}
 	var out []Coverer
-	annotated := ns.Annotations[v1alpha1.AnnotationReplicate]
+	annotated := ns.Annotations[keys.AnnotationReplicate]
 	if annotated != "" {
 		i := slices.IndexFunc(crs, func(cr v1alpha1.ClusterReplication) bool { return cr.Name == annotated })
 		sel := v1alpha1.ResourceSelection{}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -44,10 +45,10 @@ func TestScopeSelectsWithoutTheLabel(t *testing.T) {
 	if !s.Selects(&metav1.ObjectMeta{Labels: map[string]string{"tier": "web"}}) {
 		t.Fatal("an object that lost the replication label is no longer selected")
 	}
-	if s.Selects(&metav1.ObjectMeta{Labels: map[string]string{"tier": "db", v1alpha1.LabelReplication: "x"}}) {
+	if s.Selects(&metav1.ObjectMeta{Labels: map[string]string{"tier": "db", keys.LabelReplication: "x"}}) {
 		t.Fatal("an unselected object is selected")
 	}
-	if sel, err := s.Selector(); err != nil || !strings.Contains(sel.String(), v1alpha1.LabelReplication) {
+	if sel, err := s.Selector(); err != nil || !strings.Contains(sel.String(), keys.LabelReplication) {
 		t.Fatalf("the list selector %v (%v) does not require the label", sel, err)
 	}
 	bad := Of(v1alpha1.ResourceSelection{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b c"}}})
@@ -71,7 +72,7 @@ func TestCoverers(t *testing.T) {
 		return c
 	}
 	gold := map[string]string{"tier": "gold"}
-	annotated := map[string]string{v1alpha1.AnnotationReplicate: "prod"}
+	annotated := map[string]string{keys.AnnotationReplicate: "prod"}
 	deleting := tenant("going", "shop")
 	deleting.DeletionTimestamp = &metav1.Time{}
 	tests := []struct {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -98,7 +99,7 @@ func IsNeverMirroredKind(gk schema.GroupKind) bool { return slices.Contains(neve
 
 // IsExcluded reports whether the object opted out with drsyncer.io/exclude=true (label or annotation).
 func IsExcluded(obj metav1.Object) bool {
-	return obj.GetLabels()[v1alpha1.KeyExclude] == "true" || obj.GetAnnotations()[v1alpha1.KeyExclude] == "true"
+	return obj.GetLabels()[keys.KeyExclude] == "true" || obj.GetAnnotations()[keys.KeyExclude] == "true"
 }
 
 // SkipReason says why an object of a mirrored kind is still never mirrored, or "" when it is
@@ -108,7 +109,7 @@ func SkipReason(gk schema.GroupKind, obj metav1.Object, secretType string, inclu
 		return "kind is never mirrored"
 	}
 	if IsExcluded(obj) {
-		return "excluded by " + v1alpha1.KeyExclude
+		return "excluded by " + keys.KeyExclude
 	}
 	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 		return "owned by controller " + ref.Kind + "/" + ref.Name
@@ -129,7 +130,7 @@ func SkipReason(gk schema.GroupKind, obj metav1.Object, secretType string, inclu
 // ClusterReplicationCovers reports whether the ClusterReplication named name with the given
 // selector covers a namespace: by the opt-in annotation or by the selector.
 func ClusterReplicationCovers(name string, selector *metav1.LabelSelector, ns *corev1.Namespace) bool {
-	if ns.Annotations[v1alpha1.AnnotationReplicate] == name {
+	if ns.Annotations[keys.AnnotationReplicate] == name {
 		return true
 	}
 	if selector == nil {
@@ -171,7 +172,7 @@ func IsSystemNamespace(ns string) bool {
 // SourceSelector selects the source objects a replication may mirror: those carrying the
 // replication label (the source cache holds only these).
 func SourceSelector() labels.Selector {
-	req, _ := labels.NewRequirement(v1alpha1.LabelReplication, selection.Exists, nil)
+	req, _ := labels.NewRequirement(keys.LabelReplication, selection.Exists, nil)
 	return labels.NewSelector().Add(*req)
 }
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 )
 
@@ -59,9 +60,9 @@ func TestSkipReason(t *testing.T) {
 	}{
 		{"plain configmap", cm, meta(nil), "", false, false},
 		{"pod", schema.GroupKind{Kind: "Pod"}, meta(nil), "", false, true},
-		{"exclude label", cm, meta(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{v1alpha1.KeyExclude: "true"} }), "", false, true},
-		{"exclude annotation", cm, meta(func(m *metav1.ObjectMeta) { m.Annotations = map[string]string{v1alpha1.KeyExclude: "true"} }), "", false, true},
-		{"exclude false", cm, meta(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{v1alpha1.KeyExclude: "false"} }), "", false, false},
+		{"exclude label", cm, meta(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{keys.KeyExclude: "true"} }), "", false, true},
+		{"exclude annotation", cm, meta(func(m *metav1.ObjectMeta) { m.Annotations = map[string]string{keys.KeyExclude: "true"} }), "", false, true},
+		{"exclude false", cm, meta(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{keys.KeyExclude: "false"} }), "", false, false},
 		{"controller owner", cm, meta(func(m *metav1.ObjectMeta) {
 			m.OwnerReferences = []metav1.OwnerReference{{Kind: "Foo", Name: "f", Controller: new(true)}}
 		}), "", false, true},
@@ -87,9 +88,9 @@ func TestSourceNamespaces(t *testing.T) {
 		return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: annotations}}
 	}
 	all := []corev1.Namespace{
-		ns("b-annotated", nil, map[string]string{v1alpha1.AnnotationReplicate: "prod"}),
+		ns("b-annotated", nil, map[string]string{keys.AnnotationReplicate: "prod"}),
 		ns("a-selected", map[string]string{"tier": "gold"}, nil),
-		ns("other", map[string]string{"tier": "bronze"}, map[string]string{v1alpha1.AnnotationReplicate: "staging"}),
+		ns("other", map[string]string{"tier": "bronze"}, map[string]string{keys.AnnotationReplicate: "staging"}),
 		ns("kube-system", map[string]string{"tier": "gold"}, nil),
 	}
 	gold := &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}
@@ -111,9 +112,9 @@ func TestSourceNamespaces(t *testing.T) {
 }
 
 func TestObjectSelector(t *testing.T) {
-	labeled := labels.Set{v1alpha1.LabelReplication: "prod", "tier": "web"}
+	labeled := labels.Set{keys.LabelReplication: "prod", "tier": "web"}
 	sel, err := ObjectSelector(v1alpha1.ResourceSelection{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "web"}}})
-	if err != nil || !sel.Matches(labeled) || sel.Matches(labels.Set{"tier": "web"}) || sel.Matches(labels.Set{v1alpha1.LabelReplication: "prod"}) {
+	if err != nil || !sel.Matches(labeled) || sel.Matches(labels.Set{"tier": "web"}) || sel.Matches(labels.Set{keys.LabelReplication: "prod"}) {
 		t.Fatalf("the replication label and resources.selector must both match: %v %v", sel, err)
 	}
 	if sel, _ := ObjectSelector(v1alpha1.ResourceSelection{}); !sel.Matches(labeled) {

@@ -17,27 +17,6 @@ const (
 	ReplicasFixed ReplicasMode = "Fixed"
 )
 
-// Keys the transforms write. They mirror api/v1alpha1's well-known keys, which this package may
-// not import (DESIGN §6); a test in the controllers keeps both in step.
-const (
-	LabelManagedBy           = "app.kubernetes.io/managed-by"
-	ManagedByValue           = "dr-syncer"
-	LabelReplication         = "drsyncer.io/replication"
-	AnnotationSource         = "drsyncer.io/source"
-	AnnotationSourceUID      = "drsyncer.io/source-uid"
-	AnnotationSpecHash       = "drsyncer.io/spec-hash"
-	AnnotationSourceReplicas = "drsyncer.io/source-replicas"
-	AnnotationSourceSuspend  = "drsyncer.io/source-suspend"
-	AnnotationPromoted       = "drsyncer.io/promoted"
-	// AnnotationOwner names the one replication that writes and prunes a copy.
-	AnnotationOwner = "drsyncer.io/owner"
-	// AnnotationOwnership marks a DR copy created with a plain create, whose fields dr-syncer owns
-	// through an Update entry; the first server-side apply migrates them to its Apply entry.
-	AnnotationOwnership = "drsyncer.io/ownership"
-	// NodeSelectorStandby keeps a DaemonSet's pods off every node while the copy is a standby.
-	NodeSelectorStandby = "drsyncer.io/standby"
-)
-
 // Options are everything a transform needs to know about one target.
 type Options struct {
 	// SourceCluster names the source cluster in the drsyncer.io/source annotation.

@@ -11,6 +11,8 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 // metadataDropped are the metadata fields that describe the source object's life, not its intent.
@@ -94,12 +96,12 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 		}
 	case "DaemonSet":
 		if o.Replicas == ReplicasZero {
-			_ = unstructured.SetNestedField(obj, "true", "spec", "template", "spec", "nodeSelector", NodeSelectorStandby)
+			_ = unstructured.SetNestedField(obj, "true", "spec", "template", "spec", "nodeSelector", keys.NodeSelectorStandby)
 		}
 	case "CronJob":
 		if o.SuspendCronJobs {
 			suspended, _, _ := unstructured.NestedBool(obj, "spec", "suspend")
-			setAnnotation(out, AnnotationSourceSuspend, strconv.FormatBool(suspended))
+			setAnnotation(out, keys.AnnotationSourceSuspend, strconv.FormatBool(suspended))
 			_ = unstructured.SetNestedField(obj, true, "spec", "suspend")
 		}
 	}
@@ -111,7 +113,7 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 	}
 	provenance(out, src, o)
 	annotations = out.GetAnnotations()
-	annotations[AnnotationSpecHash] = Hash(out)
+	annotations[keys.AnnotationSpecHash] = Hash(out)
 	out.SetAnnotations(annotations)
 	return out, nil
 }
@@ -119,12 +121,12 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 // Hash is a short, stable hash of an object's desired state, excluding the hash annotation.
 func Hash(obj *unstructured.Unstructured) string {
 	content := obj.Object
-	if _, ok := obj.GetAnnotations()[AnnotationSpecHash]; ok {
+	if _, ok := obj.GetAnnotations()[keys.AnnotationSpecHash]; ok {
 		// Copies of the two maps on the way to the annotation, not of the whole object.
 		content = maps.Clone(obj.Object)
 		meta := maps.Clone(content["metadata"].(map[string]any))
 		annotations := maps.Clone(meta["annotations"].(map[string]any))
-		delete(annotations, AnnotationSpecHash)
+		delete(annotations, keys.AnnotationSpecHash)
 		meta["annotations"] = annotations
 		content["metadata"] = meta
 	}
@@ -207,7 +209,7 @@ func replicas(out *unstructured.Unstructured, o Options) error {
 	default:
 		return fmt.Errorf("unknown replicas mode %q", o.Replicas)
 	}
-	setAnnotation(out, AnnotationSourceReplicas, strconv.FormatInt(src, 10))
+	setAnnotation(out, keys.AnnotationSourceReplicas, strconv.FormatInt(src, 10))
 	return nil
 }
 
@@ -329,21 +331,21 @@ func provenance(out, src *unstructured.Unstructured, o Options) {
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[LabelManagedBy] = ManagedByValue
+	labels[keys.LabelManagedBy] = keys.ManagedByValue
 	if o.Replication != "" {
-		labels[LabelReplication] = o.Replication
+		labels[keys.LabelReplication] = o.Replication
 	}
 	out.SetLabels(labels)
 	annotations := out.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[AnnotationSource] = SourceRef(o.SourceCluster, src.GetNamespace(), src.GetName())
+	annotations[keys.AnnotationSource] = SourceRef(o.SourceCluster, src.GetNamespace(), src.GetName())
 	if uid := string(src.GetUID()); uid != "" {
-		annotations[AnnotationSourceUID] = uid
+		annotations[keys.AnnotationSourceUID] = uid
 	}
 	if o.Owner != "" {
-		annotations[AnnotationOwner] = o.Owner
+		annotations[keys.AnnotationOwner] = o.Owner
 	}
 	out.SetAnnotations(annotations)
 }

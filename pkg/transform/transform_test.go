@@ -10,6 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -91,7 +93,7 @@ func TestGolden(t *testing.T) {
 			if string(want) != string(gotYAML) {
 				t.Fatalf("%s differs from the golden file:\n--- want\n%s\n--- got\n%s", name, want, gotYAML)
 			}
-			if got.GetAnnotations()[AnnotationSpecHash] != Hash(got) {
+			if got.GetAnnotations()[keys.AnnotationSpecHash] != Hash(got) {
 				t.Fatal("the recorded spec hash is not the hash of the result")
 			}
 			again, _ := Desired(src, opts)
@@ -154,7 +156,7 @@ func TestOwnerIsRecordedAndHashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := a.GetAnnotations()[AnnotationOwner]; got != o.Owner {
+	if got := a.GetAnnotations()[keys.AnnotationOwner]; got != o.Owner {
 		t.Fatalf("owner annotation = %q, want %q", got, o.Owner)
 	}
 	o.Owner = "Replication/shop/app"
@@ -166,11 +168,11 @@ func TestOwnerIsRecordedAndHashed(t *testing.T) {
 
 func TestHashIgnoresItsOwnAnnotationAndLeavesTheObjectAlone(t *testing.T) {
 	d, _ := Desired(readObject(t, "testdata/configmap/input.yaml"), standby)
-	recorded := d.GetAnnotations()[AnnotationSpecHash]
+	recorded := d.GetAnnotations()[keys.AnnotationSpecHash]
 	if recorded == "" || Hash(d) != recorded {
 		t.Fatalf("the hash of a copy that carries its hash (%q) is that hash, got %q", recorded, Hash(d))
 	}
-	if d.GetAnnotations()[AnnotationSpecHash] != recorded {
+	if d.GetAnnotations()[keys.AnnotationSpecHash] != recorded {
 		t.Fatal("Hash removed the annotation from the object it hashed")
 	}
 }
@@ -247,7 +249,7 @@ func TestCronJobRecordsSourceSuspend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := out.GetAnnotations()[AnnotationSourceSuspend], strconv.FormatBool(suspended); got != want {
+		if got, want := out.GetAnnotations()[keys.AnnotationSourceSuspend], strconv.FormatBool(suspended); got != want {
 			t.Errorf("source suspend %v: annotation %q, want %q", suspended, got, want)
 		}
 		if s, _, _ := unstructured.NestedBool(out.Object, "spec", "suspend"); !s {

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -83,7 +84,7 @@ func (b *bench) measureEmptyHeap(ctx context.Context) error {
 	if _, err := b.optIn(ctx, "idle", nil, v1alpha1.Target{Cluster: "dr", Namespace: "{{.Namespace}}-dr"}); err != nil {
 		return err
 	}
-	if err := b.namespace(ctx, b.env.SourceClient, "idle", nil, map[string]string{v1alpha1.AnnotationReplicate: "idle"}); err != nil {
+	if err := b.namespace(ctx, b.env.SourceClient, "idle", nil, map[string]string{keys.AnnotationReplicate: "idle"}); err != nil {
 		return err
 	}
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -246,7 +247,7 @@ func (b *bench) watchCopies(ctx context.Context, namespace string) (*copiesWatch
 			w.Stop()
 		}
 	}
-	selector := v1alpha1.LabelManagedBy + "=" + v1alpha1.ManagedByValue
+	selector := keys.LabelManagedBy + "=" + keys.ManagedByValue
 	for _, gvr := range []schema.GroupVersionResource{corev1.SchemeGroupVersion.WithResource("configmaps"), appsv1.SchemeGroupVersion.WithResource("deployments")} {
 		// From the collection's current version: copies that exist already are not counted.
 		list, err := mc.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
@@ -346,7 +347,7 @@ func (b *bench) syncRound(ctx context.Context, name string, ssa bool) (syncRound
 	if err := b.setSuspend(ctx, cr.Name, true); err != nil {
 		return r, err
 	}
-	if err := b.namespace(ctx, b.env.SourceClient, name, nil, map[string]string{v1alpha1.AnnotationReplicate: name}); err != nil {
+	if err := b.namespace(ctx, b.env.SourceClient, name, nil, map[string]string{keys.AnnotationReplicate: name}); err != nil {
 		return r, err
 	}
 	src, err := writerClient(b.env.SourceConfig)
@@ -481,7 +482,7 @@ func (b *bench) propagationLag(ctx context.Context) error {
 	if _, err := b.optIn(ctx, "lag", nil, v1alpha1.Target{Cluster: "dr", Namespace: "{{.Namespace}}-dr"}); err != nil {
 		return err
 	}
-	if err := b.namespace(ctx, b.env.SourceClient, "lag", nil, map[string]string{v1alpha1.AnnotationReplicate: "lag"}); err != nil {
+	if err := b.namespace(ctx, b.env.SourceClient, "lag", nil, map[string]string{keys.AnnotationReplicate: "lag"}); err != nil {
 		return err
 	}
 	src, err := writerClient(b.env.SourceConfig)

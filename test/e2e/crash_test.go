@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -36,7 +37,7 @@ func TestKilledMidSync(t *testing.T) {
 		ReplicationSpec: v1alpha1.ReplicationSpec{Targets: []v1alpha1.Target{{Cluster: "dr"}}, DeletionPolicy: v1alpha1.DeletionDelete}}}
 	must(t, env.SourceClient.Create(ctx, cr))
 	must(t, env.SourceClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crash",
-		Annotations: map[string]string{v1alpha1.AnnotationReplicate: "crash"}}}))
+		Annotations: map[string]string{keys.AnnotationReplicate: "crash"}}}))
 	cfg := rest.CopyConfig(env.SourceConfig)
 	cfg.QPS, cfg.Burst = 2000, 4000
 	src, err := client.New(cfg, client.Options{})

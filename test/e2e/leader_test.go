@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -54,7 +55,7 @@ func TestLeaderFailover(t *testing.T) {
 	must(t, env.SourceClient.Create(ctx, &v1alpha1.ClusterReplication{ObjectMeta: metav1.ObjectMeta{Name: "ha"},
 		Spec: v1alpha1.ClusterReplicationSpec{ReplicationSpec: v1alpha1.ReplicationSpec{Targets: []v1alpha1.Target{{Cluster: "dr"}}}}}))
 	must(t, env.SourceClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ha",
-		Annotations: map[string]string{v1alpha1.AnnotationReplicate: "ha"}}}))
+		Annotations: map[string]string{keys.AnnotationReplicate: "ha"}}}))
 	must(t, env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ha", Name: "one"}}))
 	waitOnDR(t, env, "ha", "one")
 

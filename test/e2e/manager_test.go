@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -53,7 +54,7 @@ func TestManagerBinary(t *testing.T) {
 		if err := env.SourceClient.Create(ctx, cr); err != nil {
 			t.Fatal(err)
 		}
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-app", Annotations: map[string]string{v1alpha1.AnnotationReplicate: "e2e"}}}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-app", Annotations: map[string]string{keys.AnnotationReplicate: "e2e"}}}
 		if err := env.SourceClient.Create(ctx, ns); err != nil {
 			t.Fatal(err)
 		}

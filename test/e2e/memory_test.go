@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -49,7 +50,7 @@ func TestMemoryIsFreed(t *testing.T) {
 	// Labeled as the webhook would once the namespace is covered; created before, so labeled here.
 	parallel(t, copies, func(i int) error {
 		return src.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "mem", Name: fmt.Sprintf("cm-%03d", i),
-			Labels: map[string]string{v1alpha1.LabelReplication: "mem-000"}}, Data: map[string]string{"v": strings.Repeat("x", 200)}})
+			Labels: map[string]string{keys.LabelReplication: "mem-000"}}, Data: map[string]string{"v": strings.Repeat("x", 200)}})
 	})
 	heap := func() float64 {
 		t.Helper()

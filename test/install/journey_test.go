@@ -25,6 +25,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -47,12 +48,12 @@ func journey(ctx context.Context, t *testing.T, src, dr *cluster, p *pod) {
 		{"a namespace opts in and every default kind is mirrored, labeled by the webhook through its Service", func(t *testing.T) {
 			src.kubectl(t, "apply", "-f", filepath.Join(samples, "clusterreplication.yaml"))
 			src.kubectl(t, "create", "namespace", "shop")
-			src.kubectl(t, "annotate", "namespace", "shop", v1alpha1.AnnotationReplicate+"=prod")
+			src.kubectl(t, "annotate", "namespace", "shop", keys.AnnotationReplicate+"=prod")
 			// The labeler is called only in covered namespaces: the controller marks this one first.
 			src.kubectl(t, "wait", "--for=jsonpath={.metadata.labels.drsyncer\\.io/replication}=prod", "namespace/shop", "--timeout=30s")
 			for _, obj := range harness.EveryDefaultKind("shop") {
 				must(t, src.c.Create(ctx, obj))
-				if obj.GetLabels()[v1alpha1.LabelReplication] != "prod" {
+				if obj.GetLabels()[keys.LabelReplication] != "prod" {
 					t.Errorf("%T %s was admitted without the replication label: the API server did not reach the labeler through Service %s", obj, obj.GetName(), webhookService)
 				}
 			}
@@ -181,7 +182,7 @@ func webhooksAnswer(ctx context.Context, t *testing.T, src *cluster, ca []byte) 
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", GenerateName: "after-renewal-"}}
 	must(t, src.c.Create(ctx, cm))
-	if cm.Labels[v1alpha1.LabelReplication] != "prod" {
+	if cm.Labels[keys.LabelReplication] != "prod" {
 		t.Fatal("a ConfigMap created after the renewal was not labeled: the API server cannot reach the webhook")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/test/harness"
@@ -130,7 +131,7 @@ var _ = Describe("Scheduled means scheduled", func() {
 	It("runs no more passes than the schedule and the retries of a failed pass, however many changes arrive", func(ctx context.Context) {
 		// The object that always fails on DR exists before the first pass, which runs at once.
 		name := uniqueName("sched")
-		ns := createNamespace(ctx, "app", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		ns := createNamespace(ctx, "app", nil, map[string]string{keys.AnnotationReplicate: name})
 		drNS := ns.Name + "-dr"
 		Expect(env.SourceClient.Create(ctx, deployment(ns.Name, "web", 2))).To(Succeed())
 		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
@@ -256,7 +257,7 @@ var _ = Describe("Source informers", func() {
 			ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) { cr.Spec.Resources.Include = include })
 			gadget := &unstructured.Unstructured{Object: map[string]any{
 				"apiVersion": "example.com/v1", "kind": "Gadget",
-				"metadata": map[string]any{"name": "g", "namespace": ns.Name, "labels": map[string]any{v1alpha1.LabelReplication: cr.Name}},
+				"metadata": map[string]any{"name": "g", "namespace": ns.Name, "labels": map[string]any{keys.LabelReplication: cr.Name}},
 			}}
 			Eventually(func() error { return env.SourceClient.Create(ctx, gadget) }).WithTimeout(wait).Should(Succeed())
 			copied := &unstructured.Unstructured{}

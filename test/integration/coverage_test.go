@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -43,7 +44,7 @@ func namespaceLabel(ctx context.Context, name string) string {
 	if err := env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
 		return "error: " + err.Error()
 	}
-	return ns.Labels[v1alpha1.LabelReplication]
+	return ns.Labels[keys.LabelReplication]
 }
 
 var _ = Describe("One scope decision", func() {
@@ -58,11 +59,11 @@ var _ = Describe("One scope decision", func() {
 		Eventually(func(g Gomega) {
 			r := release.DeepCopy()
 			g.Expect(env.SourceClient.Create(ctx, r)).To(Succeed())
-			if _, ok := r.Labels[v1alpha1.LabelReplication]; !ok {
+			if _, ok := r.Labels[keys.LabelReplication]; !ok {
 				// The API server had not seen the namespace's label yet: try again from scratch.
 				g.Expect(env.SourceClient.Delete(ctx, r)).To(Succeed())
 			}
-			g.Expect(r.Labels).To(HaveKey(v1alpha1.LabelReplication), "the webhook labels it as the replication says")
+			g.Expect(r.Labels).To(HaveKey(keys.LabelReplication), "the webhook labels it as the replication says")
 			release = r
 		}).WithTimeout(wait).Should(Succeed())
 		var copy corev1.Secret
@@ -71,7 +72,7 @@ var _ = Describe("One scope decision", func() {
 		By("Helm supersedes the release: an update that writes its own labels only")
 		release.Labels = map[string]string{"owner": "helm", "name": "shop", "status": "superseded", "version": "1"}
 		Expect(env.SourceClient.Update(ctx, release)).To(Succeed())
-		Expect(release.Labels).To(HaveKey(v1alpha1.LabelReplication), "the webhook stripped the label of a Secret the replication mirrors")
+		Expect(release.Labels).To(HaveKey(keys.LabelReplication), "the webhook stripped the label of a Secret the replication mirrors")
 		Eventually(func(g Gomega) {
 			g.Expect(drGet(ctx, drNS, release.Name, &copy)).To(Succeed())
 			g.Expect(copy.Labels).To(HaveKeyWithValue("status", "superseded"))
@@ -90,7 +91,7 @@ var _ = Describe("The webhook touches only what it covers", func() {
 				Expect(*w.TimeoutSeconds).To(Equal(int32(2)), w.Name)
 			}
 			if w.Name == "label-resource.drsyncer.io" {
-				Expect(w.NamespaceSelector.MatchExpressions).To(ContainElement(metav1.LabelSelectorRequirement{Key: v1alpha1.LabelReplication, Operator: metav1.LabelSelectorOpExists}))
+				Expect(w.NamespaceSelector.MatchExpressions).To(ContainElement(metav1.LabelSelectorRequirement{Key: keys.LabelReplication, Operator: metav1.LabelSelectorOpExists}))
 			}
 		}
 
@@ -105,7 +106,7 @@ var _ = Describe("The webhook touches only what it covers", func() {
 		plain := createNamespace(ctx, "uncovered", nil, nil)
 		Eventually(func() string { return namespaceLabel(ctx, tenant.Name) }).WithTimeout(wait).Should(Equal("mine"))
 		Eventually(func() string { return namespaceLabel(ctx, selected.Name) }).WithTimeout(wait).Should(Equal(cr.Name))
-		Expect(annotated.Labels).To(HaveKey(v1alpha1.LabelReplication))
+		Expect(annotated.Labels).To(HaveKey(keys.LabelReplication))
 		Consistently(func() string { return namespaceLabel(ctx, plain.Name) }).WithTimeout(wait / 10).Should(BeEmpty())
 
 		By("a write in a covered namespace is labeled at once; in an uncovered one the labeler is never called")
@@ -113,7 +114,7 @@ var _ = Describe("The webhook touches only what it covers", func() {
 			before := labelerCalls()
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}}
 			Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
-			Expect(cm.Labels).To(HaveKey(v1alpha1.LabelReplication), ns)
+			Expect(cm.Labels).To(HaveKey(keys.LabelReplication), ns)
 			Expect(labelerCalls()).To(BeNumerically(">", before))
 		}
 		// Retried: a write of another spec's passes could land in the same window.

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/certs"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
@@ -38,7 +39,7 @@ const (
 func optIn(ctx context.Context, mut func(*v1alpha1.ClusterReplication)) (*corev1.Namespace, *v1alpha1.ClusterReplication, string) {
 	GinkgoHelper()
 	name := uniqueName("crepl")
-	ns := createNamespace(ctx, "app", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+	ns := createNamespace(ctx, "app", nil, map[string]string{keys.AnnotationReplicate: name})
 	cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
 	cr.Spec.DeletionPolicy = v1alpha1.DeletionDelete
 	if mut != nil {
@@ -187,24 +188,24 @@ var _ = Describe("Mirroring", func() {
 			Schedule: "0 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				RestartPolicy: corev1.RestartPolicyOnFailure, Containers: []corev1.Container{{Name: "r", Image: "busybox"}}}}}}}}
 		Expect(env.SourceClient.Create(ctx, cj)).To(Succeed())
-		token := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "token", Labels: map[string]string{v1alpha1.LabelReplication: cr.Name},
+		token := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "token", Labels: map[string]string{keys.LabelReplication: cr.Name},
 			Annotations: map[string]string{corev1.ServiceAccountNameKey: "default"}}, Type: corev1.SecretTypeServiceAccountToken}
 		Expect(env.SourceClient.Create(ctx, token)).To(Succeed())
-		helm := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "sh.helm.release.v1.app.v1", Labels: map[string]string{v1alpha1.LabelReplication: cr.Name}}, Type: "helm.sh/release.v1"}
+		helm := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "sh.helm.release.v1.app.v1", Labels: map[string]string{keys.LabelReplication: cr.Name}}, Type: "helm.sh/release.v1"}
 		Expect(env.SourceClient.Create(ctx, helm)).To(Succeed())
-		excluded := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "local-only", Labels: map[string]string{v1alpha1.KeyExclude: "true"}}}
+		excluded := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "local-only", Labels: map[string]string{keys.KeyExclude: "true"}}}
 		Expect(env.SourceClient.Create(ctx, excluded)).To(Succeed())
 
 		var drCM corev1.ConfigMap
 		eventuallyOnDR(ctx, drNS, "settings", &drCM)
 		Expect(drCM.Data).To(Equal(map[string]string{"color": "blue"}))
-		Expect(drCM.Labels).To(HaveKeyWithValue(v1alpha1.LabelManagedBy, v1alpha1.ManagedByValue))
-		Expect(drCM.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationSource, "source/"+ns.Name+"/settings"))
+		Expect(drCM.Labels).To(HaveKeyWithValue(keys.LabelManagedBy, keys.ManagedByValue))
+		Expect(drCM.Annotations).To(HaveKeyWithValue(keys.AnnotationSource, "source/"+ns.Name+"/settings"))
 
 		var drDep appsv1.Deployment
 		eventuallyOnDR(ctx, drNS, "web", &drDep)
 		Expect(*drDep.Spec.Replicas).To(BeZero())
-		Expect(drDep.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationSourceReplicas, "3"))
+		Expect(drDep.Annotations).To(HaveKeyWithValue(keys.AnnotationSourceReplicas, "3"))
 
 		var drSvc corev1.Service
 		eventuallyOnDR(ctx, drNS, "web", &drSvc)
@@ -232,7 +233,7 @@ var _ = Describe("Mirroring", func() {
 
 		By("excluding an object removes its copy under deletionPolicy Delete")
 		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
-		svc.Labels[v1alpha1.KeyExclude] = "true"
+		svc.Labels[keys.KeyExclude] = "true"
 		Expect(env.SourceClient.Update(ctx, svc)).To(Succeed())
 		eventuallyGoneFromDR(ctx, drNS, "web", &corev1.Service{})
 
@@ -307,7 +308,7 @@ var _ = Describe("Mirroring", func() {
 
 	It("reports a pre-existing unmanaged object under Skip and takes it over under Adopt", func(ctx context.Context) {
 		name := uniqueName("conflict")
-		ns := createNamespace(ctx, "app", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		ns := createNamespace(ctx, "app", nil, map[string]string{keys.AnnotationReplicate: name})
 		drNS := ns.Name + "-dr"
 		Expect(env.DRClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drNS}})).To(Succeed())
 		Expect(env.DRClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "mine"}, Data: map[string]string{"owner": "dr-team"}})).To(Succeed())
@@ -329,7 +330,7 @@ var _ = Describe("Mirroring", func() {
 			_ = drGet(ctx, drNS, "mine", &drCM)
 			return drCM.Data["owner"]
 		}).WithTimeout(wait).WithPolling(tick).Should(Equal("source"))
-		Expect(drCM.Labels).To(HaveKeyWithValue(v1alpha1.LabelManagedBy, v1alpha1.ManagedByValue))
+		Expect(drCM.Labels).To(HaveKeyWithValue(keys.LabelManagedBy, keys.ManagedByValue))
 	})
 
 	It("labels and mirrors objects created before the opt-in", func(ctx context.Context) {
@@ -337,12 +338,12 @@ var _ = Describe("Mirroring", func() {
 		ns := createNamespace(ctx, "app", nil, nil)
 		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "early"}})).To(Succeed())
 		Expect(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr")))).To(Succeed())
-		ns.Annotations = map[string]string{v1alpha1.AnnotationReplicate: name}
+		ns.Annotations = map[string]string{keys.AnnotationReplicate: name}
 		Expect(env.SourceClient.Update(ctx, ns)).To(Succeed())
 		eventuallyOnDR(ctx, ns.Name+"-dr", "early", &corev1.ConfigMap{})
 		var cm corev1.ConfigMap
 		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "early"}, &cm)).To(Succeed())
-		Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, name))
+		Expect(cm.Labels).To(HaveKeyWithValue(keys.LabelReplication, name))
 	})
 
 	It("fans out to two targets and keeps syncing one while the other is unreachable", func(ctx context.Context) {
@@ -403,7 +404,7 @@ var _ = Describe("Mirroring", func() {
 
 		request := func(v string) {
 			updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) {
-				cr.Annotations = map[string]string{v1alpha1.AnnotationSyncRequestedAt: v}
+				cr.Annotations = map[string]string{keys.AnnotationSyncRequestedAt: v}
 			})
 		}
 		request("1")
@@ -498,7 +499,7 @@ var _ = Describe("Custom resources", func() {
 		})
 		widget := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "example.com/v1", "kind": "Widget",
-			"metadata": map[string]any{"name": "gizmo", "namespace": ns.Name, "labels": map[string]any{v1alpha1.LabelReplication: cr.Name}},
+			"metadata": map[string]any{"name": "gizmo", "namespace": ns.Name, "labels": map[string]any{keys.LabelReplication: cr.Name}},
 			"spec":     map[string]any{"size": "large"},
 		}}
 		Eventually(func() error { return env.SourceClient.Create(ctx, widget) }).WithTimeout(wait).Should(Succeed())
@@ -594,7 +595,7 @@ var _ = Describe("Field ownership", func() {
 			g.Expect(drCM.Labels).NotTo(HaveKey("drop"))
 			g.Expect(drCM.Labels).To(HaveKeyWithValue("keep", "1"))
 			g.Expect(drCM.Annotations).NotTo(HaveKey("note"))
-			g.Expect(drCM.Annotations).NotTo(HaveKey(v1alpha1.AnnotationOwnership))
+			g.Expect(drCM.Annotations).NotTo(HaveKey(keys.AnnotationOwnership))
 			g.Expect(drCM.Data).To(Equal(map[string]string{"a": "1"}))
 		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
 		for _, mf := range drCM.ManagedFields {

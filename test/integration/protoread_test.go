@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/sourceread"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 	"github.com/drsyncer/dr-syncer/test/harness"
@@ -48,7 +49,7 @@ var _ = Describe("Reading source content as protobuf", func() {
 				Expect(errB).NotTo(HaveOccurred())
 				Expect(equality.Semantic.DeepEqual(a.Object, b.Object)).To(BeTrue(),
 					"the copy of %s %s differs:\nfrom JSON:  %v\nfrom proto: %v", gvk.Kind, a.GetName(), a.Object, b.Object)
-				Expect(a.GetAnnotations()[transform.AnnotationSpecHash]).To(Equal(b.GetAnnotations()[transform.AnnotationSpecHash]), fmt.Sprintf("%s %s", gvk.Kind, a.GetName()))
+				Expect(a.GetAnnotations()[keys.AnnotationSpecHash]).To(Equal(b.GetAnnotations()[keys.AnnotationSpecHash]), fmt.Sprintf("%s %s", gvk.Kind, a.GetName()))
 			}
 		}
 	})

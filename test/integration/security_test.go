@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/manager"
 	"github.com/drsyncer/dr-syncer/test/harness"
@@ -52,7 +53,7 @@ var _ = Describe("Tenant isolation", func() {
 		victim := createNamespace(ctx, "victim", nil, nil)
 		// An object elsewhere that carries the label a tenant's Replication "mine" would select.
 		Expect(env.SourceClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: victim.Name, Name: "db-password",
-			Labels: map[string]string{v1alpha1.LabelReplication: "mine"}}, StringData: map[string]string{"password": "hunter2"}})).To(Succeed())
+			Labels: map[string]string{keys.LabelReplication: "mine"}}, StringData: map[string]string{"password": "hunter2"}})).To(Succeed())
 		tc := tenantClient(ctx, ns.Name)
 
 		By("RBAC: the tenant cannot read other namespaces, nor create Replications there")
@@ -120,7 +121,7 @@ var _ = Describe("Tenant isolation", func() {
 		// The API server drops a deleted webhook configuration asynchronously: retry until it has.
 		Eventually(func() error { return env.SourceClient.Create(ctx, r) }).WithTimeout(wait).Should(Succeed(), "admitted: CEL cannot know the namespace rule")
 		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
-		system.Annotations = map[string]string{v1alpha1.AnnotationReplicate: cr.Name}
+		system.Annotations = map[string]string{keys.AnnotationReplicate: cr.Name}
 		Expect(env.SourceClient.Update(ctx, system)).To(Succeed())
 		Expect(env.StartManager(ctx)).To(Succeed()) // registers the webhooks again
 		for _, n := range []string{ns.Name, system.Name} {
@@ -141,7 +142,7 @@ var _ = Describe("Tenant isolation", func() {
 		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
 		Expect(apierrors.IsNotFound(env.DRClient.Get(ctx, client.ObjectKey{Name: elsewhere}, &corev1.Namespace{}))).To(BeTrue())
 		var copies corev1.ConfigMapList
-		Expect(env.DRClient.List(ctx, &copies, client.InNamespace("kube-system"), client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})).To(Succeed())
+		Expect(env.DRClient.List(ctx, &copies, client.InNamespace("kube-system"), client.MatchingLabels{keys.LabelManagedBy: keys.ManagedByValue})).To(Succeed())
 		Expect(copies.Items).To(BeEmpty())
 	})
 })
@@ -174,7 +175,7 @@ var _ = Describe("A tenant reaches only its own namespace, whatever resources sa
 		eventuallyOnDR(ctx, ns.Name, "cfg", &corev1.ConfigMap{})
 		Eventually(func() []v1alpha1.ObjectProblem { return replicationProblems(ctx, r) }).WithTimeout(wait).Should(ContainElement(And(HaveField("Kind", "Namespace"), HaveField("Message", ContainSubstring("refused: Namespace is cluster-scoped")))))
 		var labeled corev1.NamespaceList
-		Expect(env.SourceClient.List(ctx, &labeled, client.MatchingLabels{v1alpha1.LabelReplication: "wide"})).To(Succeed())
+		Expect(env.SourceClient.List(ctx, &labeled, client.MatchingLabels{keys.LabelReplication: "wide"})).To(Succeed())
 		Expect(labeled.Items).To(ConsistOf(HaveField("Name", ns.Name)), "the backfill labeled namespaces of the whole cluster")
 	})
 })

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/cli"
 	"github.com/drsyncer/dr-syncer/controllers/remotecluster"
@@ -90,7 +91,7 @@ var _ = Describe("A permission the DR identity lacks", func() {
 		})
 		for _, kind := range []string{"Doodad", "Gizmo"} {
 			u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": kind,
-				"metadata": map[string]any{"name": "one", "namespace": ns.Name, "labels": map[string]any{v1alpha1.LabelReplication: cr.Name}}}}
+				"metadata": map[string]any{"name": "one", "namespace": ns.Name, "labels": map[string]any{keys.LabelReplication: cr.Name}}}}
 			Eventually(func() error { return env.SourceClient.Create(ctx, u) }).WithTimeout(wait).Should(Succeed())
 		}
 		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "fine"}})).To(Succeed())

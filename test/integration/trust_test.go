@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/manager"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
@@ -108,8 +109,8 @@ func syncedOf(ctx context.Context, name string) int32 { return firstTarget(crSta
 var _ = Describe("Trust: no mistake on the source destroys the copy", func() {
 	It("keeps every copy of a source namespace that is being deleted, whatever deletionPolicy says", func(ctx context.Context) {
 		name := uniqueName("nsdel")
-		a := createNamespace(ctx, "a", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
-		b := createNamespace(ctx, "b", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		a := createNamespace(ctx, "a", nil, map[string]string{keys.AnnotationReplicate: name})
+		b := createNamespace(ctx, "b", nil, map[string]string{keys.AnnotationReplicate: name})
 		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
 		cr.Spec.DeletionPolicy = v1alpha1.DeletionDelete
 		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
@@ -151,7 +152,7 @@ var _ = Describe("Trust: no mistake on the source destroys the copy", func() {
 		createConfigMaps(ctx, ns.Name, "c", 3)
 		Eventually(func() int { return countOnDR(ctx, env.DRClient, drNS) }).WithTimeout(wait).Should(Equal(3))
 		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(ns), ns)).To(Succeed())
-		delete(ns.Annotations, v1alpha1.AnnotationReplicate)
+		delete(ns.Annotations, keys.AnnotationReplicate)
 		Expect(env.SourceClient.Update(ctx, ns)).To(Succeed())
 		Eventually(func() []string { return firstTarget(crStatus(ctx, cr.Name)).Namespaces }).WithTimeout(wait).ShouldNot(ContainElement(drNS))
 		Expect(env.SourceClient.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(ns.Name))).To(Succeed())
@@ -166,14 +167,14 @@ var _ = Describe("Trust: no mistake on the source destroys the copy", func() {
 
 		By("removing the label with a write the labeling webhook does not see")
 		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
-		Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, cr.Name))
-		delete(cm.Labels, v1alpha1.LabelReplication)
+		Expect(cm.Labels).To(HaveKeyWithValue(keys.LabelReplication, cr.Name))
+		delete(cm.Labels, keys.LabelReplication)
 		Expect(asController().Update(ctx, cm)).To(Succeed())
 
 		Eventually(func() map[string]string {
 			_ = env.SourceClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)
 			return cm.Labels
-		}).WithTimeout(wait).Should(HaveKeyWithValue(v1alpha1.LabelReplication, cr.Name))
+		}).WithTimeout(wait).Should(HaveKeyWithValue(keys.LabelReplication, cr.Name))
 		Consistently(func() error { return drGet(ctx, drNS, "unlabeled", &corev1.ConfigMap{}) }).WithTimeout(3 * time.Second).Should(Succeed())
 	})
 })
@@ -198,7 +199,7 @@ var _ = Describe("Trust: the copy follows the source", func() {
 			_ = drGet(ctx, drNS, "db", &drSvc)
 			return drSvc.Spec.ClusterIP
 		}).WithTimeout(wait).WithPolling(tick).Should(Equal(corev1.ClusterIPNone))
-		Expect(drSvc.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationSourceUID, string(headless.UID)))
+		Expect(drSvc.Annotations).To(HaveKeyWithValue(keys.AnnotationSourceUID, string(headless.UID)))
 		Eventually(func(g Gomega) {
 			st := crStatus(ctx, cr.Name)
 			g.Expect(firstTarget(st).Failed).To(BeZero())
@@ -356,7 +357,7 @@ var _ = Describe("Trust: a mass-delete breaker that holds over time and restarts
 
 		By("an operator approves: the waiting copy goes, and the breaker holds again afterwards")
 		updateCR(ctx, cr, func(cr *v1alpha1.ClusterReplication) {
-			cr.Annotations = map[string]string{v1alpha1.AnnotationApproveDeletes: "yes"}
+			cr.Annotations = map[string]string{keys.AnnotationApproveDeletes: "yes"}
 		})
 		Eventually(func() int { return countOnDR(ctx, env.DRClient, drNS) }).WithTimeout(wait).Should(Equal(40 - deleted - 1))
 		Eventually(func() string { return crStatus(ctx, cr.Name).LastHandledDeleteApproval }).WithTimeout(wait).Should(Equal("yes"))
@@ -379,7 +380,7 @@ var _ = Describe("Trust: one replication owns each DR object", func() {
 		// Both replications have the same name, so their copies carry the same replication label:
 		// only the owner annotation tells them apart.
 		name := uniqueName("owner")
-		shop := createNamespace(ctx, "shop", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		shop := createNamespace(ctx, "shop", nil, map[string]string{keys.AnnotationReplicate: name})
 		drNS := shop.Name + "-dr"
 		cr := clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr"))
 		cr.Spec.DeletionPolicy = v1alpha1.DeletionDelete
@@ -389,7 +390,7 @@ var _ = Describe("Trust: one replication owns each DR object", func() {
 		var drCM corev1.ConfigMap
 		eventuallyOnDR(ctx, drNS, "a", &drCM)
 		eventuallyOnDR(ctx, drNS, "c", &corev1.ConfigMap{})
-		Expect(drCM.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationOwner, "ClusterReplication/"+name))
+		Expect(drCM.Annotations).To(HaveKeyWithValue(keys.AnnotationOwner, "ClusterReplication/"+name))
 
 		By("a tenant replicates its source namespace " + drNS + " onto the same DR namespace, with Adopt and Delete")
 		tenantNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drNS, Labels: tenantLabels}}
@@ -404,7 +405,7 @@ var _ = Describe("Trust: one replication owns each DR object", func() {
 		Expect(env.SourceClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: drNS, Name: "b"}, Data: map[string]string{"from": "tenant"}})).To(Succeed())
 		var tb corev1.ConfigMap
 		eventuallyOnDR(ctx, drNS, "b", &tb)
-		Expect(tb.Annotations).To(HaveKeyWithValue(v1alpha1.AnnotationOwner, "Replication/"+drNS+"/"+name))
+		Expect(tb.Annotations).To(HaveKeyWithValue(keys.AnnotationOwner, "Replication/"+drNS+"/"+name))
 		Eventually(func() []v1alpha1.ObjectProblem { return replicationProblems(ctx, tenant) }).WithTimeout(wait).Should(ContainElement(And(
 			HaveField("Name", "a"), HaveField("Reason", "Conflict"), HaveField("Message", ContainSubstring("ClusterReplication/"+name)))))
 

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -88,7 +89,7 @@ var _ = Describe("Replication admission", func() {
 
 	It("denies two replications claiming the same namespace and target", func(ctx context.Context) {
 		name := uniqueName("claim")
-		ns := createNamespace(ctx, "claimed", tenantLabels, map[string]string{v1alpha1.AnnotationReplicate: name})
+		ns := createNamespace(ctx, "claimed", tenantLabels, map[string]string{keys.AnnotationReplicate: name})
 		Expect(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, "")))).To(Succeed())
 		err := env.SourceClient.Create(ctx, replication(ns.Name, "app", target(harness.RemoteClusterName, "")))
 		expectInvalid(err, "spec.targets[0].cluster", "is already replicated to cluster")
@@ -106,7 +107,7 @@ var _ = Describe("Replication admission", func() {
 
 	It("denies a template that renders an invalid name for a covered namespace", func(ctx context.Context) {
 		name := uniqueName("long")
-		createNamespace(ctx, "a-rather-long-namespace-name-for-templates-xx", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		createNamespace(ctx, "a-rather-long-namespace-name-for-templates-xx", nil, map[string]string{keys.AnnotationReplicate: name})
 		expectInvalid(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-disaster-recovery"))),
 			"spec.targets[0].namespace", "not a valid namespace name")
 	})
@@ -115,7 +116,7 @@ var _ = Describe("Replication admission", func() {
 		expectInvalid(env.SourceClient.Create(ctx, clusterReplication(uniqueName("sys"), target(harness.RemoteClusterName, "kube-system"))),
 			"spec.targets[0].namespace", "system namespace")
 		name := uniqueName("own")
-		createNamespace(ctx, "own", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		createNamespace(ctx, "own", nil, map[string]string{keys.AnnotationReplicate: name})
 		expectInvalid(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, harness.ControllerNamespace))),
 			"spec.targets[0].namespace", "dr-syncer's own namespace")
 	})
@@ -125,7 +126,7 @@ var _ = Describe("Replication admission", func() {
 		Expect(err).NotTo(HaveOccurred())
 		registerRemote(ctx, "self", kubeconfigData(self), v1alpha1.RemoteClusterSpec{})
 		name := uniqueName("loop")
-		createNamespace(ctx, "loop", nil, map[string]string{v1alpha1.AnnotationReplicate: name})
+		createNamespace(ctx, "loop", nil, map[string]string{keys.AnnotationReplicate: name})
 		Eventually(func() error {
 			return env.SourceClient.Create(ctx, clusterReplication(name, target("self", "")))
 		}).Should(MatchError(ContainSubstring("is the source cluster itself")))
@@ -163,41 +164,41 @@ var _ = Describe("RemoteCluster admission", func() {
 
 var _ = Describe("Labeling", func() {
 	It("labels a namespace that opts in and unlabels it when the annotation goes", func(ctx context.Context) {
-		ns := createNamespace(ctx, "optin", nil, map[string]string{v1alpha1.AnnotationReplicate: "prod"})
-		Expect(ns.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, "prod"))
-		delete(ns.Annotations, v1alpha1.AnnotationReplicate)
+		ns := createNamespace(ctx, "optin", nil, map[string]string{keys.AnnotationReplicate: "prod"})
+		Expect(ns.Labels).To(HaveKeyWithValue(keys.LabelReplication, "prod"))
+		delete(ns.Annotations, keys.AnnotationReplicate)
 		Expect(env.SourceClient.Update(ctx, ns)).To(Succeed())
-		Expect(ns.Labels).NotTo(HaveKey(v1alpha1.LabelReplication))
+		Expect(ns.Labels).NotTo(HaveKey(keys.LabelReplication))
 	})
 
 	It("labels included kinds in opted-in namespaces only, honoring exclusion and never-mirrored objects", func(ctx context.Context) {
-		in := createNamespace(ctx, "optin", nil, map[string]string{v1alpha1.AnnotationReplicate: "prod"})
+		in := createNamespace(ctx, "optin", nil, map[string]string{keys.AnnotationReplicate: "prod"})
 		out := createNamespace(ctx, "plain", nil, nil)
 
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: in.Name, Name: "app"}, Data: map[string]string{"k": "v"}}
 		Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
-		Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, "prod"))
+		Expect(cm.Labels).To(HaveKeyWithValue(keys.LabelReplication, "prod"))
 
 		other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: out.Name, Name: "app"}}
 		Expect(env.SourceClient.Create(ctx, other)).To(Succeed())
-		Expect(other.Labels).NotTo(HaveKey(v1alpha1.LabelReplication))
+		Expect(other.Labels).NotTo(HaveKey(keys.LabelReplication))
 
-		excluded := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: in.Name, Name: "skip", Annotations: map[string]string{v1alpha1.KeyExclude: "true"}}}
+		excluded := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: in.Name, Name: "skip", Annotations: map[string]string{keys.KeyExclude: "true"}}}
 		Expect(env.SourceClient.Create(ctx, excluded)).To(Succeed())
-		Expect(excluded.Labels).NotTo(HaveKey(v1alpha1.LabelReplication))
+		Expect(excluded.Labels).NotTo(HaveKey(keys.LabelReplication))
 
 		// Excluding a labeled object later removes the label.
-		cm.Labels[v1alpha1.KeyExclude] = "true"
+		cm.Labels[keys.KeyExclude] = "true"
 		Expect(env.SourceClient.Update(ctx, cm)).To(Succeed())
-		Expect(cm.Labels).NotTo(HaveKey(v1alpha1.LabelReplication))
+		Expect(cm.Labels).NotTo(HaveKey(keys.LabelReplication))
 
 		helm := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: in.Name, Name: "sh.helm.release.v1.app.v1"}, Type: "helm.sh/release.v1"}
 		Expect(env.SourceClient.Create(ctx, helm)).To(Succeed())
-		Expect(helm.Labels).NotTo(HaveKey(v1alpha1.LabelReplication))
+		Expect(helm.Labels).NotTo(HaveKey(keys.LabelReplication))
 
 		opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: in.Name, Name: "creds"}, StringData: map[string]string{"p": "x"}}
 		Expect(env.SourceClient.Create(ctx, opaque)).To(Succeed())
-		Expect(opaque.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, "prod"))
+		Expect(opaque.Labels).To(HaveKeyWithValue(keys.LabelReplication, "prod"))
 	})
 
 	It("labels resources of a namespace that has a tenant Replication", func(ctx context.Context) {
@@ -206,15 +207,15 @@ var _ = Describe("Labeling", func() {
 		Eventually(func(g Gomega) {
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, GenerateName: "app-"}}
 			g.Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
-			g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, "mine"))
+			g.Expect(cm.Labels).To(HaveKeyWithValue(keys.LabelReplication, "mine"))
 		}).Should(Succeed())
 	})
 
 	It("skips the controller namespace", func(ctx context.Context) {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: harness.ControllerNamespace, Name: uniqueName("cm"),
-			Annotations: map[string]string{v1alpha1.AnnotationReplicate: "prod"}}}
+			Annotations: map[string]string{keys.AnnotationReplicate: "prod"}}}
 		Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
-		Expect(cm.Labels).NotTo(HaveKey(v1alpha1.LabelReplication))
+		Expect(cm.Labels).NotTo(HaveKey(keys.LabelReplication))
 	})
 })
 
@@ -297,13 +298,13 @@ var _ = Describe("Webhook outage", Ordered, func() {
 
 	It("never blocks users, CEL still rejects invalid CRs, and the controller backfills after", func(ctx context.Context) {
 		name := uniqueName("outage")
-		ns := createNamespace(ctx, "outage", tenantLabels, map[string]string{v1alpha1.AnnotationReplicate: name})
+		ns := createNamespace(ctx, "outage", tenantLabels, map[string]string{keys.AnnotationReplicate: name})
 		Expect(env.SourceClient.Create(ctx, clusterReplication(name, target(harness.RemoteClusterName, "{{.Namespace}}-dr")))).To(Succeed())
 		env.StopManager()
 
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "during-outage"}}
 		Expect(env.SourceClient.Create(ctx, cm)).To(Succeed())
-		Expect(cm.Labels).NotTo(HaveKey(v1alpha1.LabelReplication), "no webhook, no label: the controller backfills it")
+		Expect(cm.Labels).NotTo(HaveKey(keys.LabelReplication), "no webhook, no label: the controller backfills it")
 
 		r := replication(ns.Name, "app", target(harness.RemoteClusterName, ""))
 		r.Spec.Mode = v1alpha1.ModeScheduled
@@ -319,6 +320,6 @@ var _ = Describe("Webhook outage", Ordered, func() {
 			return env.DRClient.Get(ctx, client.ObjectKey{Namespace: ns.Name + "-dr", Name: "during-outage"}, &corev1.ConfigMap{})
 		}).WithTimeout(20 * time.Second).Should(Succeed())
 		Expect(env.SourceClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
-		Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.LabelReplication, name))
+		Expect(cm.Labels).To(HaveKeyWithValue(keys.LabelReplication, name))
 	})
 })

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -102,7 +103,7 @@ func promotedVersions(ctx context.Context, ns string) map[string]string {
 	GinkgoHelper()
 	out := map[string]string{}
 	for _, o := range workloadCopies(ctx, ns) {
-		if _, ok := o.GetAnnotations()[v1alpha1.AnnotationPromoted]; ok {
+		if _, ok := o.GetAnnotations()[keys.AnnotationPromoted]; ok {
 			out[versionKey(o)] = o.GetResourceVersion()
 		}
 	}
@@ -117,7 +118,7 @@ func expectServing(ctx context.Context, ns string) {
 	for _, x := range d.Items {
 		i, _ := strconv.Atoi(strings.TrimPrefix(x.Name, "web-"))
 		Expect(*x.Spec.Replicas).To(Equal(sourceReplicas(i)), x.Name)
-		Expect(x.Annotations).To(HaveKey(v1alpha1.AnnotationPromoted), x.Name)
+		Expect(x.Annotations).To(HaveKey(keys.AnnotationPromoted), x.Name)
 	}
 	Expect(s.Items).To(HaveLen(statefulSets))
 	for _, x := range s.Items {
@@ -135,8 +136,8 @@ func expectStandby(ctx context.Context, ns string) {
 	d, s, c := drWorkloads(ctx, ns)
 	for _, x := range d.Items {
 		Expect(*x.Spec.Replicas).To(BeZero(), x.Name)
-		Expect(x.Annotations).NotTo(HaveKey(v1alpha1.AnnotationPromoted), x.Name)
-		Expect(x.Annotations).NotTo(HaveKey(v1alpha1.AnnotationStandbyState), x.Name)
+		Expect(x.Annotations).NotTo(HaveKey(keys.AnnotationPromoted), x.Name)
+		Expect(x.Annotations).NotTo(HaveKey(keys.AnnotationStandbyState), x.Name)
 	}
 	for _, x := range s.Items {
 		Expect(*x.Spec.Replicas).To(BeZero(), x.Name)
@@ -154,7 +155,7 @@ var _ = Describe("Failover with promote and demote", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		Expect(env.SourceClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-			Annotations: map[string]string{v1alpha1.AnnotationReplicate: name}}})).To(Succeed())
+			Annotations: map[string]string{keys.AnnotationReplicate: name}}})).To(Succeed())
 		cr := &v1alpha1.ClusterReplication{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.ClusterReplicationSpec{
 			ReplicationSpec: v1alpha1.ReplicationSpec{Targets: []v1alpha1.Target{{Cluster: harness.RemoteClusterName, Namespace: "{{.Namespace}}-dr"}}}}}
 		Expect(env.SourceClient.Create(ctx, cr)).To(Succeed())
@@ -238,11 +239,11 @@ var _ = Describe("Failover with promote and demote", Ordered, func() {
 		var cr v1alpha1.ClusterReplication
 		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: name}, &cr)).To(Succeed())
 		Expect(cr.Spec.Suspend).To(BeTrue())
-		Expect(cr.Annotations).To(HaveKey(v1alpha1.AnnotationFenced))
+		Expect(cr.Annotations).To(HaveKey(keys.AnnotationFenced))
 		var web appsv1.Deployment
 		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-002"}, &web)).To(Succeed())
 		Expect(*web.Spec.Replicas).To(BeZero(), "the source workload is fenced")
-		Expect(web.Annotations).To(HaveKey(v1alpha1.AnnotationFencedState))
+		Expect(web.Annotations).To(HaveKey(keys.AnnotationFencedState))
 	})
 
 	It("demotes back to standby, unfences the source and resumes mirroring", func(ctx context.Context) {
@@ -260,7 +261,7 @@ var _ = Describe("Failover with promote and demote", Ordered, func() {
 		var web appsv1.Deployment
 		Expect(env.SourceClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-002"}, &web)).To(Succeed())
 		Expect(*web.Spec.Replicas).To(Equal(int32(3)), "the source workload got its replicas back")
-		Expect(web.Annotations).NotTo(HaveKey(v1alpha1.AnnotationFencedState))
+		Expect(web.Annotations).NotTo(HaveKey(keys.AnnotationFencedState))
 
 		By("mirroring resumes: a source change reaches DR, promoted counts are gone")
 		web.Spec.Template.Spec.Containers[0].Image = "nginx:1.28"
@@ -270,7 +271,7 @@ var _ = Describe("Failover with promote and demote", Ordered, func() {
 			g.Expect(env.DRClient.Get(ctx, client.ObjectKey{Namespace: drNS, Name: "web-002"}, &d)).To(Succeed())
 			g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("nginx:1.28"))
 			g.Expect(*d.Spec.Replicas).To(BeZero())
-			g.Expect(d.Annotations[v1alpha1.AnnotationSourceReplicas]).To(Equal("3"))
+			g.Expect(d.Annotations[keys.AnnotationSourceReplicas]).To(Equal("3"))
 		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
 		Eventually(func(g Gomega) {
 			var cr v1alpha1.ClusterReplication

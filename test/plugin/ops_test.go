@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -26,7 +27,7 @@ import (
 func optIn(ctx context.Context, name string, mut func(*v1alpha1.ClusterReplication)) {
 	GinkgoHelper()
 	Expect(env.SourceClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
-		Annotations: map[string]string{v1alpha1.AnnotationReplicate: name}}})).To(Succeed())
+		Annotations: map[string]string{keys.AnnotationReplicate: name}}})).To(Succeed())
 	cr := &v1alpha1.ClusterReplication{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.ClusterReplicationSpec{
 		ReplicationSpec: v1alpha1.ReplicationSpec{Targets: []v1alpha1.Target{{Cluster: harness.RemoteClusterName, Namespace: "{{.Namespace}}-dr"}}}}}
 	if mut != nil {

@@ -1,6 +1,9 @@
-package v1alpha1
+// Package keys declares dr-syncer's well-known labels and annotations, once: the API types, the
+// transforms, the engine, the webhooks and the kubectl plugin all read them from here. A leaf:
+// it imports nothing.
+package keys
 
-// Well-known labels and annotations (DESIGN §2). Declared once here and nowhere else.
+// The well-known labels and annotations (DESIGN §2).
 const (
 	// AnnotationReplicate on a Namespace names the ClusterReplication the namespace opts in to.
 	AnnotationReplicate = "drsyncer.io/replicate"
@@ -49,44 +52,6 @@ const (
 	// AnnotationFencedState on a source workload records, as JSON, the values `promote
 	// --fence-source` replaced to stop it; demote restores them.
 	AnnotationFencedState = "drsyncer.io/fenced-state"
-)
-
-// Condition types (kstatus plus dr-syncer's own).
-const (
-	ConditionReady       = "Ready"
-	ConditionReconciling = "Reconciling"
-	ConditionStalled     = "Stalled"
-	ConditionSynced      = "Synced"
-	ConditionDrifted     = "Drifted"
-	// ConditionAuthorized (RemoteCluster): the DR identity may do what mirroring the default kinds needs.
-	ConditionAuthorized = "Authorized"
-)
-
-// Condition reasons.
-const (
-	ReasonSucceeded         = "Succeeded"
-	ReasonProgressing       = "Progressing"
-	ReasonSuspended         = "Suspended"
-	ReasonPartialFailure    = "PartialFailure"
-	ReasonTargetUnavailable = "TargetUnavailable"
-	ReasonDriftDetected     = "DriftDetected"
-	ReasonNoDrift           = "NoDrift"
-	ReasonMassDeleteBlocked = "MassDeleteBlocked"
-	ReasonInvalidSpec       = "InvalidSpec"
-	ReasonSecretNotFound    = "SecretNotFound"
-	ReasonInvalidKubeconfig = "InvalidKubeconfig"
-	ReasonKubeconfigRefused = "KubeconfigRefused"
-	ReasonUnreachable       = "Unreachable"
-	ReasonConnected         = "Connected"
-	ReasonPromoted          = "Promoted"
-	// ReasonSourceNamespaceDeleted: a source namespace is Terminating; its copies are kept.
-	ReasonSourceNamespaceDeleted = "SourceNamespaceDeleted"
-	// ReasonSourceCluster: a RemoteCluster reaches the source cluster itself; nothing is written.
-	ReasonSourceCluster = "SourceCluster"
-	// ReasonCopiesMissing: desired copies are missing on a target and the drift policy does not
-	// recreate them until their source changes.
-	ReasonCopiesMissing = "CopiesMissing"
-	// ReasonAuthorized and ReasonMissingPermissions: the Authorized condition of a RemoteCluster.
-	ReasonAuthorized         = "Authorized"
-	ReasonMissingPermissions = "MissingPermissions"
+	// NodeSelectorStandby keeps a DaemonSet's pods off every node while its copy is a standby.
+	NodeSelectorStandby = "drsyncer.io/standby"
 )

@@ -1,0 +1,41 @@
+package v1alpha1
+
+// Condition types (kstatus plus dr-syncer's own).
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+	ConditionSynced      = "Synced"
+	ConditionDrifted     = "Drifted"
+	// ConditionAuthorized (RemoteCluster): the DR identity may do what mirroring the default kinds needs.
+	ConditionAuthorized = "Authorized"
+)
+
+// Condition reasons.
+const (
+	ReasonSucceeded         = "Succeeded"
+	ReasonProgressing       = "Progressing"
+	ReasonSuspended         = "Suspended"
+	ReasonPartialFailure    = "PartialFailure"
+	ReasonTargetUnavailable = "TargetUnavailable"
+	ReasonDriftDetected     = "DriftDetected"
+	ReasonNoDrift           = "NoDrift"
+	ReasonMassDeleteBlocked = "MassDeleteBlocked"
+	ReasonInvalidSpec       = "InvalidSpec"
+	ReasonSecretNotFound    = "SecretNotFound"
+	ReasonInvalidKubeconfig = "InvalidKubeconfig"
+	ReasonKubeconfigRefused = "KubeconfigRefused"
+	ReasonUnreachable       = "Unreachable"
+	ReasonConnected         = "Connected"
+	ReasonPromoted          = "Promoted"
+	// ReasonSourceNamespaceDeleted: a source namespace is Terminating; its copies are kept.
+	ReasonSourceNamespaceDeleted = "SourceNamespaceDeleted"
+	// ReasonSourceCluster: a RemoteCluster reaches the source cluster itself; nothing is written.
+	ReasonSourceCluster = "SourceCluster"
+	// ReasonCopiesMissing: desired copies are missing on a target and the drift policy does not
+	// recreate them until their source changes.
+	ReasonCopiesMissing = "CopiesMissing"
+	// ReasonAuthorized and ReasonMissingPermissions: the Authorized condition of a RemoteCluster.
+	ReasonAuthorized         = "Authorized"
+	ReasonMissingPermissions = "MissingPermissions"
+)
