@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
@@ -17,51 +16,24 @@ import (
 
 // replication is either replication kind, seen through what the commands need.
 type replication struct {
-	obj      client.Object
-	spec     *v1alpha1.ReplicationSpec
-	status   *v1alpha1.ReplicationStatus
-	selector *metav1.LabelSelector // ClusterReplication's namespaceSelector
+	obj    v1alpha1.AnyReplication
+	spec   *v1alpha1.ReplicationSpec
+	status *v1alpha1.ReplicationStatus
 }
 
-func fromReplication(o *v1alpha1.Replication) *replication {
-	return &replication{obj: o, spec: &o.Spec, status: &o.Status}
+func replicationOf(o v1alpha1.AnyReplication) *replication {
+	o.ReplicationSpec().Default()
+	return &replication{obj: o, spec: o.ReplicationSpec(), status: o.ReplicationStatus()}
 }
 
-func fromClusterReplication(o *v1alpha1.ClusterReplication) *replication {
-	return &replication{obj: o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector}
-}
-
-// ref is "name" for a ClusterReplication and "namespace/name" for a Replication.
-func (r *replication) ref() string {
-	if ns := r.obj.GetNamespace(); ns != "" {
-		return ns + "/" + r.obj.GetName()
-	}
-	return r.obj.GetName()
-}
-
-func (r *replication) kind() string {
-	if r.obj.GetNamespace() != "" {
-		return "Replication"
-	}
-	return "ClusterReplication"
-}
+func (r *replication) ref() string  { return v1alpha1.RefOf(r.obj) }
+func (r *replication) kind() string { return v1alpha1.KindOf(r.obj) }
 
 func (r *replication) target(cluster string) (v1alpha1.Target, error) {
-	for _, t := range r.spec.Targets {
-		if t.Cluster == cluster {
-			return t, nil
-		}
+	if t, ok := r.spec.Target(cluster); ok {
+		return t, nil
 	}
 	return v1alpha1.Target{}, fmt.Errorf("%s %s has no target %q", r.kind(), r.ref(), cluster)
-}
-
-func (r *replication) targetStatus(cluster string) *v1alpha1.TargetStatus {
-	for i := range r.status.Targets {
-		if r.status.Targets[i].Cluster == cluster {
-			return &r.status.Targets[i]
-		}
-	}
-	return nil
 }
 
 // errNotFound says the source answered and has no such replication.
@@ -70,25 +42,15 @@ var errNotFound = errors.New("not found")
 // getReplication reads the replication name: the Replication in o.namespace, or the
 // ClusterReplication when no namespace is given.
 func (o *options) getReplication(ctx context.Context, c client.Client, name string) (*replication, error) {
-	var r *replication
-	var err error
-	if o.namespace != "" {
-		var obj v1alpha1.Replication
-		err = c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, &obj)
-		r = fromReplication(&obj)
-	} else {
-		var obj v1alpha1.ClusterReplication
-		err = c.Get(ctx, client.ObjectKey{Name: name}, &obj)
-		r = fromClusterReplication(&obj)
-	}
+	obj := v1alpha1.NewReplication(o.namespace != "")
+	err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, obj)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("%s %q: %w on the source cluster%s", o.kindName(), name, errNotFound, o.namespaceHint())
 	case err != nil:
 		return nil, fmt.Errorf("failed to read %s %q from the source cluster: %w", o.kindName(), name, err)
 	}
-	r.spec.Default()
-	return r, nil
+	return replicationOf(obj), nil
 }
 
 func (o *options) kindName() string {
@@ -133,6 +95,6 @@ func sourceNamespaces(ctx context.Context, c client.Client, r *replication) ([]s
 	if err := c.List(ctx, &list); err != nil {
 		return nil, fmt.Errorf("failed to list namespaces on the source: %w", err)
 	}
-	out := scope.SourceNamespaces(r.obj.GetName(), r.selector, list.Items)
+	out := scope.SourceNamespaces(r.obj.GetName(), r.obj.NamespaceSelector(), list.Items)
 	return slices.Clip(out), nil
 }

@@ -56,7 +56,7 @@ func (o *options) listReplications(ctx context.Context, c client.Client, names [
 			return nil, fmt.Errorf("failed to list ClusterReplications: %w", err)
 		}
 		for i := range list.Items {
-			out = append(out, fromClusterReplication(&list.Items[i]))
+			out = append(out, replicationOf(&list.Items[i]))
 		}
 	}
 	var list v1alpha1.ReplicationList
@@ -64,10 +64,7 @@ func (o *options) listReplications(ctx context.Context, c client.Client, names [
 		return nil, fmt.Errorf("failed to list Replications: %w", err)
 	}
 	for i := range list.Items {
-		out = append(out, fromReplication(&list.Items[i]))
-	}
-	for _, r := range out {
-		r.spec.Default()
+		out = append(out, replicationOf(&list.Items[i]))
 	}
 	return out, nil
 }
@@ -90,7 +87,7 @@ func (o *options) printStatus(reps []*replication) {
 			}
 		}
 		for _, t := range r.spec.Targets {
-			ts := r.targetStatus(t.Cluster)
+			ts := r.status.Target(t.Cluster)
 			var row targetRow
 			if ts != nil {
 				row = targetRow{strconv.Itoa(int(ts.Synced)), strconv.Itoa(int(ts.Drifted)), strconv.Itoa(int(ts.Failed)), strconv.Itoa(int(ts.Conflicts)), strconv.Itoa(int(ts.Promoted))}

@@ -25,14 +25,8 @@ import (
 // The defaulting webhooks use failurePolicy Ignore: with the webhook down the CRD's own schema
 // defaults and CEL rules still apply, and the controller applies the same Default() itself.
 
-// replicationObject is either kind of replication.
-type replicationObject interface {
-	client.Object
-	ReplicationSpec() *v1alpha1.ReplicationSpec
-}
-
 // defaulter fills the defaults of either replication kind.
-type defaulter[T replicationObject] struct{}
+type defaulter[T v1alpha1.AnyReplication] struct{}
 
 func (defaulter[T]) Default(_ context.Context, obj T) error {
 	obj.ReplicationSpec().Default()
@@ -95,7 +89,7 @@ func (r *replicationWebhook) gather(ctx context.Context, selfRef string) (world,
 		return w, fmt.Errorf("failed to list ClusterReplications: %w", err)
 	}
 	for i := range crs.Items {
-		c := clusterClaim(&crs.Items[i], nss.Items)
+		c := claimOf(&crs.Items[i], nss.Items)
 		if c.ref != selfRef {
 			w.others = append(w.others, c)
 		}
@@ -105,7 +99,7 @@ func (r *replicationWebhook) gather(ctx context.Context, selfRef string) (world,
 		return w, fmt.Errorf("failed to list Replications: %w", err)
 	}
 	for i := range rs.Items {
-		c := namespacedClaim(&rs.Items[i])
+		c := claimOf(&rs.Items[i], nil)
 		if c.ref != selfRef {
 			w.others = append(w.others, c)
 		}
@@ -137,16 +131,13 @@ func (r *replicationWebhook) serverOf(ctx context.Context, rc *v1alpha1.RemoteCl
 	return ""
 }
 
-func clusterClaim(cr *v1alpha1.ClusterReplication, namespaces []corev1.Namespace) claim {
-	return claim{
-		ref:     "ClusterReplication/" + cr.Name,
-		spec:    &cr.Spec.ReplicationSpec,
-		sources: scope.SourceNamespaces(cr.Name, cr.Spec.NamespaceSelector, namespaces),
+// claimOf is what a replication of either kind claims: its spec over its source namespaces.
+func claimOf(r v1alpha1.AnyReplication, namespaces []corev1.Namespace) claim {
+	c := claim{ref: v1alpha1.KindOf(r) + "/" + v1alpha1.RefOf(r), namespace: r.GetNamespace(), spec: r.ReplicationSpec(), sources: []string{r.GetNamespace()}}
+	if r.GetNamespace() == "" {
+		c.sources = scope.SourceNamespaces(r.GetName(), r.NamespaceSelector(), namespaces)
 	}
-}
-
-func namespacedClaim(r *v1alpha1.Replication) claim {
-	return claim{ref: "Replication/" + r.Namespace + "/" + r.Name, namespace: r.Namespace, spec: &r.Spec, sources: []string{r.Namespace}}
+	return c
 }
 
 type replicationValidator struct{ *replicationWebhook }
@@ -169,7 +160,7 @@ func (v replicationValidator) check(ctx context.Context, obj *v1alpha1.Replicati
 		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), fmt.Sprintf("namespace %q is never replicated", obj.Namespace)))
 	}
 	errs = append(errs, validateName(obj.Name)...)
-	warnings, ruleErrs, err := v.validate(ctx, namespacedClaim(obj))
+	warnings, ruleErrs, err := v.validate(ctx, claimOf(obj, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +193,7 @@ func (v clusterReplicationValidator) check(ctx context.Context, obj *v1alpha1.Cl
 		}
 	}
 	errs = append(errs, validateName(obj.Name)...)
-	warnings, ruleErrs, err := v.validate(ctx, clusterClaim(obj, nss.Items))
+	warnings, ruleErrs, err := v.validate(ctx, claimOf(obj, nss.Items))
 	if err != nil {
 		return nil, err
 	}

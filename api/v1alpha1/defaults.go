@@ -65,8 +65,23 @@ func (s *ReplicationSpec) HasTarget(cluster string) bool {
 	return slices.ContainsFunc(s.Targets, func(t Target) bool { return t.Cluster == cluster })
 }
 
-// ReplicationSpec returns the shared replication spec, so code can treat both kinds alike.
-func (r *ClusterReplication) ReplicationSpec() *ReplicationSpec { return &r.Spec.ReplicationSpec }
 
-// ReplicationSpec returns the replication spec, so code can treat both kinds alike.
-func (r *Replication) ReplicationSpec() *ReplicationSpec { return &r.Spec }
+// Target is the target of the spec that writes to RemoteCluster cluster.
+func (s *ReplicationSpec) Target(cluster string) (Target, bool) {
+	for _, t := range s.Targets {
+		if t.Cluster == cluster {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+// Target is the status of the target on RemoteCluster cluster, nil when there is none.
+func (s *ReplicationStatus) Target(cluster string) *TargetStatus {
+	for i := range s.Targets {
+		if s.Targets[i].Cluster == cluster {
+			return &s.Targets[i]
+		}
+	}
+	return nil
+}

@@ -207,10 +207,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 		}
 	}
 	triggers := shared.cluster
-	var obj client.Object = &v1alpha1.ClusterReplication{}
-	name := "clusterreplication"
+	obj, name := v1alpha1.NewReplication(r.Namespaced), "clusterreplication"
 	if r.Namespaced {
-		triggers, obj, name = shared.namespaced, &v1alpha1.Replication{}, "replication"
+		triggers, name = shared.namespaced, "replication"
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(obj, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -225,50 +224,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 
 // forNamespace maps a Namespace change (opt-in, labels) to the replications that may cover it.
 func (r *Reconciler) forNamespace(ctx context.Context, o client.Object) []ctrl.Request {
+	ns := ""
 	if r.Namespaced {
-		var list v1alpha1.ReplicationList
-		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetName())); err != nil {
-			return nil
-		}
-		reqs := make([]ctrl.Request, 0, len(list.Items))
-		for _, it := range list.Items {
-			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: it.Namespace, Name: it.Name}})
-		}
-		return reqs
+		ns = o.GetName()
 	}
-	var list v1alpha1.ClusterReplicationList
-	if err := r.Client.List(ctx, &list); err != nil {
-		return nil
-	}
-	reqs := make([]ctrl.Request, 0, len(list.Items))
-	for _, it := range list.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: it.Name}})
-	}
-	return reqs
+	return requests(r.replications(ctx, ns), func(v1alpha1.AnyReplication) bool { return true })
 }
 
 // forRemoteCluster maps a RemoteCluster to the replications that target it.
 func (r *Reconciler) forRemoteCluster(ctx context.Context, o client.Object) []ctrl.Request {
+	return requests(r.replications(ctx, ""), func(it v1alpha1.AnyReplication) bool { return it.ReplicationSpec().HasTarget(o.GetName()) })
+}
+
+func requests(items []v1alpha1.AnyReplication, match func(v1alpha1.AnyReplication) bool) []ctrl.Request {
 	var reqs []ctrl.Request
-	if r.Namespaced {
-		var list v1alpha1.ReplicationList
-		if err := r.Client.List(ctx, &list); err != nil {
-			return nil
-		}
-		for _, it := range list.Items {
-			if it.Spec.HasTarget(o.GetName()) {
-				reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: it.Namespace, Name: it.Name}})
-			}
-		}
-		return reqs
-	}
-	var list v1alpha1.ClusterReplicationList
-	if err := r.Client.List(ctx, &list); err != nil {
-		return nil
-	}
-	for _, it := range list.Items {
-		if it.Spec.HasTarget(o.GetName()) {
-			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: it.Name}})
+	for _, it := range items {
+		if match(it) {
+			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: it.GetNamespace(), Name: it.GetName()}})
 		}
 	}
 	return reqs

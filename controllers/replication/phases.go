@@ -153,7 +153,7 @@ func (r *Reconciler) sourceNamespaces(ctx context.Context, s *subject) (sourceSe
 	if err := r.Client.List(ctx, &list); err != nil {
 		return out, fmt.Errorf("failed to list namespaces: %w", err)
 	}
-	out.names = slices.DeleteFunc(scope.SourceNamespaces(s.name(), s.selector, list.Items), func(ns string) bool { return ns == r.Options.Namespace })
+	out.names = slices.DeleteFunc(scope.SourceNamespaces(s.name(), s.obj.NamespaceSelector(), list.Items), func(ns string) bool { return ns == r.Options.Namespace })
 	for i := range list.Items {
 		if list.Items[i].DeletionTimestamp != nil {
 			out.terminating[list.Items[i].Name] = true

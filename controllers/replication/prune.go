@@ -33,7 +33,7 @@ func (r *Reconciler) deleteBudget(s *subject, t v1alpha1.Target, managed int, ap
 // the last pass left in status (a restart or a new leader starts from that).
 func (r *Reconciler) deleteLog(s *subject, t v1alpha1.Target) mirror.DeleteLog {
 	persisted := mirror.DeleteLog{}
-	if prev := findTarget(s.status.Targets, t.Cluster); prev != nil {
+	if prev := s.status.Target(t.Cluster); prev != nil {
 		for _, d := range prev.RecentDeletions {
 			persisted.Add(d.Minute.Time, int(d.Count))
 		}
@@ -75,7 +75,7 @@ func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.Pa
 // source namespace is gone: DR namespace → source namespace, read from the copies there. A
 // namespace that still exists but is no longer covered is not listed: its copies stay, unreported.
 func (r *Reconciler) goneSources(ctx context.Context, s *subject, t v1alpha1.Target, cl *clusters.Cluster, kinds []schema.GroupVersionKind, fed []string) map[string]string {
-	prev := findTarget(s.status.Targets, t.Cluster)
+	prev := s.status.Target(t.Cluster)
 	if prev == nil {
 		return nil
 	}

@@ -22,7 +22,7 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 		r.Metrics.Objects(s.ref, ts.Cluster, map[string]int32{"synced": ts.Synced, "failed": ts.Failed, "drifted": ts.Drifted, "conflicts": ts.Conflicts})
 	}
 	for _, p := range prev {
-		if findTarget(st.Targets, p.Cluster) == nil {
+		if st.Target(p.Cluster) == nil {
 			r.Metrics.ForgetTarget(s.ref, p.Cluster) // the target was removed from the spec
 		}
 	}

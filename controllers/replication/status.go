@@ -80,7 +80,7 @@ func passStatus(prev v1alpha1.ReplicationStatus, p pass) (v1alpha1.ReplicationSt
 	var sum passSummary
 	st.Targets = nil
 	for _, res := range p.results {
-		st.Targets = append(st.Targets, targetStatus(findTarget(prev.Targets, res.cluster), res, p, &sum))
+		st.Targets = append(st.Targets, targetStatus(prev.Target(res.cluster), res, p, &sum))
 	}
 	st.LastHandledSyncRequest = p.annotations[keys.AnnotationSyncRequestedAt]
 	st.LastHandledDeleteApproval = p.annotations[keys.AnnotationApproveDeletes]
@@ -198,13 +198,4 @@ func plural(n int) string {
 		return "y"
 	}
 	return "ies"
-}
-
-func findTarget(ts []v1alpha1.TargetStatus, cluster string) *v1alpha1.TargetStatus {
-	for i := range ts {
-		if ts[i].Cluster == cluster {
-			return &ts[i]
-		}
-	}
-	return nil
 }

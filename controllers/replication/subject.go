@@ -15,12 +15,11 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
-// subject is either replication kind, seen through what a pass needs.
+// subject is a replication of either kind, seen through what a pass needs.
 type subject struct {
-	obj      client.Object
-	spec     *v1alpha1.ReplicationSpec
-	status   *v1alpha1.ReplicationStatus
-	selector *metav1.LabelSelector // ClusterReplication's namespaceSelector
+	obj    v1alpha1.AnyReplication
+	spec   *v1alpha1.ReplicationSpec
+	status *v1alpha1.ReplicationStatus
 	// ref names the replication in metrics and logs: "prod" or "shop/app".
 	ref string
 	// scope decides what it mirrors, as the labeling webhook does.
@@ -56,28 +55,39 @@ func (s *subject) copy() client.Object { return s.obj.DeepCopyObject().(client.O
 
 // fetch reads the replication of req, or returns nil when it is gone.
 func (r *Reconciler) fetch(ctx context.Context, req ctrl.Request) (*subject, error) {
-	if r.Namespaced {
-		var o v1alpha1.Replication
-		if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
-			if apierrors.IsNotFound(err) {
-				r.forget(req.Namespace + "/" + req.Name)
-			}
-			return nil, client.IgnoreNotFound(err)
-		}
-		return &subject{obj: &o, spec: &o.Spec, status: &o.Status, ref: o.Namespace + "/" + o.Name, scope: scope.Of(o.Spec.Resources)}, nil
-	}
-	if req.Namespace != "" {
+	if !r.Namespaced && req.Namespace != "" {
 		return nil, nil // a trigger meant for the namespaced kind
 	}
-	var o v1alpha1.ClusterReplication
-	if err := r.Client.Get(ctx, req.NamespacedName, &o); err != nil {
+	obj := v1alpha1.NewReplication(r.Namespaced)
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req.Name)
+			r.forget(v1alpha1.RefOf(&metav1.ObjectMeta{Namespace: req.Namespace, Name: req.Name}))
 		}
 		return nil, client.IgnoreNotFound(err)
 	}
-	return &subject{obj: &o, spec: &o.Spec.ReplicationSpec, status: &o.Status, selector: o.Spec.NamespaceSelector, ref: o.Name,
-		scope: scope.Of(o.Spec.Resources)}, nil
+	return &subject{obj: obj, spec: obj.ReplicationSpec(), status: obj.ReplicationStatus(), ref: v1alpha1.RefOf(obj),
+		scope: scope.Of(obj.ReplicationSpec().Resources)}, nil
+}
+
+// replications lists the replications of the reconciler's kind (of one namespace, when given).
+func (r *Reconciler) replications(ctx context.Context, namespace string) []v1alpha1.AnyReplication {
+	var out []v1alpha1.AnyReplication
+	if r.Namespaced {
+		var list v1alpha1.ReplicationList
+		if err := r.Client.List(ctx, &list, client.InNamespace(namespace)); err == nil {
+			for i := range list.Items {
+				out = append(out, &list.Items[i])
+			}
+		}
+		return out
+	}
+	var list v1alpha1.ClusterReplicationList
+	if err := r.Client.List(ctx, &list); err == nil {
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out
 }
 
 // forget drops what is kept about a replication that is gone: its metric series (so that no
