@@ -17,7 +17,7 @@ import (
 	"github.com/drsyncer/dr-syncer/controllers/replication"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
-	"github.com/drsyncer/dr-syncer/pkg/sourceread"
+	"github.com/drsyncer/dr-syncer/pkg/source"
 )
 
 // setupControllers wires the RemoteCluster and replication controllers with what they share: the
@@ -59,7 +59,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the source discovery client: %w", err)
 	}
-	sourceReader := &sourceread.Reader{Reader: reader, Version: sourceVersion}
+	sourceReader := &source.Reader{Reader: reader, Version: sourceVersion}
 	if err := (&coverage.Reconciler{Client: mgr.GetClient(), Namespace: o.Namespace}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the namespace coverage controller: %w", err)
 	}

@@ -81,7 +81,6 @@ func (r *Reconciler) clustersUsingSecret(ctx context.Context, o client.Object) [
 
 // Reconcile connects and probes one RemoteCluster, then requeues after its health-check interval.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
 	var rc v1alpha1.RemoteCluster
 	if err := r.Client.Get(ctx, req.NamespacedName, &rc); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -93,8 +92,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := rc.DeepCopy()
 	rc.Spec.Default()
+	ready := r.probeStatus(ctx, &rc)
+	metrics.Recorder{}.ClusterUp(rc.Name, ready)
+	if err := r.Client.Status().Patch(ctx, &rc, client.MergeFrom(before)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("failed to update the status of RemoteCluster %s: %w", rc.Name, err)
+	}
+	return ctrl.Result{RequeueAfter: r.requeueAfter(ctx, &rc, ready)}, nil
+}
 
-	cond, version, identity := r.connectAndProbe(ctx, &rc)
+// probeStatus connects and probes the cluster and sets the status it finds; it reports whether
+// the cluster is Ready.
+func (r *Reconciler) probeStatus(ctx context.Context, rc *v1alpha1.RemoteCluster) bool {
+	log := logf.FromContext(ctx)
+	cond, version, identity := r.connectAndProbe(ctx, rc)
 	now := metav1.NewTime(r.Now())
 	rc.Status.ObservedGeneration = rc.Generation
 	rc.Status.LastProbeTime = &now
@@ -108,33 +118,38 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if changed := meta.SetStatusCondition(&rc.Status.Conditions, cond); changed {
 		log.Info("remote cluster readiness changed", "ready", cond.Status, "reason", cond.Reason, "message", cond.Message)
 	}
-	if cl, ok := r.Registry.Get(rc.Name); ok && cond.Status == metav1.ConditionTrue {
-		authorized := r.authorizedCondition(ctx, &rc, cl)
-		authorized.ObservedGeneration = rc.Generation
-		if changed := meta.SetStatusCondition(&rc.Status.Conditions, authorized); changed {
-			log.Info("remote cluster authorization changed", "authorized", authorized.Status, "reason", authorized.Reason, "message", authorized.Message)
-		}
-	} else {
+	ready := cond.Status == metav1.ConditionTrue
+	cl, ok := r.Registry.Get(rc.Name)
+	if !ok || !ready {
 		// What an unreachable cluster allows is not known.
 		meta.RemoveStatusCondition(&rc.Status.Conditions, v1alpha1.ConditionAuthorized)
+		return ready
 	}
-	metrics.Recorder{}.ClusterUp(rc.Name, cond.Status == metav1.ConditionTrue)
-	if err := r.Client.Status().Patch(ctx, &rc, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("failed to update the status of RemoteCluster %s: %w", rc.Name, err)
+	authorized := r.authorizedCondition(ctx, rc, cl)
+	authorized.ObservedGeneration = rc.Generation
+	if changed := meta.SetStatusCondition(&rc.Status.Conditions, authorized); changed {
+		log.Info("remote cluster authorization changed", "authorized", authorized.Status, "reason", authorized.Reason, "message", authorized.Message)
 	}
+	return ready
+}
+
+// requeueAfter is when the cluster is probed again: the health-check interval, sooner when its
+// token is due for renewal.
+func (r *Reconciler) requeueAfter(ctx context.Context, rc *v1alpha1.RemoteCluster, ready bool) time.Duration {
 	requeue := rc.Spec.HealthCheckInterval.Duration
-	if cond.Status == metav1.ConditionTrue {
-		next, err := r.renewToken(ctx, &rc)
-		if err != nil {
-			// The token still has a third of its life: retried well before it expires.
-			log.Error(err, "cannot renew the DR cluster's token", "cluster", rc.Name)
-			next = r.Now().Add(30 * time.Second)
-		}
-		if !next.IsZero() {
-			requeue = min(requeue, max(next.Sub(r.Now()), time.Second))
-		}
+	if !ready {
+		return requeue
 	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	next, err := r.renewToken(ctx, rc)
+	if err != nil {
+		// The token still has a third of its life: retried well before it expires.
+		logf.FromContext(ctx).Error(err, "cannot renew the DR cluster's token", "cluster", rc.Name)
+		next = r.Now().Add(30 * time.Second)
+	}
+	if !next.IsZero() {
+		requeue = min(requeue, max(next.Sub(r.Now()), time.Second))
+	}
+	return requeue
 }
 
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=update;patch,namespace=dr-syncer-system
@@ -186,40 +201,18 @@ func (r *Reconciler) renewToken(ctx context.Context, rc *v1alpha1.RemoteCluster)
 // connectAndProbe returns the Ready condition and, when the cluster answers, its version and
 // identity.
 func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteCluster) (_ metav1.Condition, version, identity string) {
-	notReady := func(reason, format string, args ...any) metav1.Condition {
-		return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf(format, args...)}
-	}
-	ref := rc.Spec.KubeconfigSecretRef
-	var secret corev1.Secret
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: ref.Name}, &secret); err != nil {
+	cfg, fingerprint, cond := r.restConfig(ctx, rc)
+	if cfg == nil {
 		r.Registry.Disconnect(rc.Name)
-		if apierrors.IsNotFound(err) {
-			return notReady(v1alpha1.ReasonSecretNotFound, "Secret %s/%s does not exist", r.Namespace, ref.Name), "", ""
-		}
-		return notReady(v1alpha1.ReasonSecretNotFound, "cannot read Secret %s/%s: %v", r.Namespace, ref.Name, err), "", ""
+		return cond, "", ""
 	}
-	data, ok := secret.Data[ref.Key]
-	if !ok || len(data) == 0 {
-		r.Registry.Disconnect(rc.Name)
-		return notReady(v1alpha1.ReasonInvalidKubeconfig, "Secret %s/%s has no key %q", r.Namespace, ref.Name, ref.Key), "", ""
-	}
-	cfg, err := clusters.RESTConfig(data, r.Policy)
-	if err != nil {
-		r.Registry.Disconnect(rc.Name)
-		reason := v1alpha1.ReasonInvalidKubeconfig
-		if errors.Is(err, clusters.ErrRefused) {
-			reason = v1alpha1.ReasonKubeconfigRefused
-		}
-		return notReady(reason, "Secret %s/%s key %q: %v", r.Namespace, ref.Name, ref.Key, err), "", ""
-	}
-	cfg.QPS, cfg.Burst = float32(rc.Spec.QPS), int(rc.Spec.Burst)
-	sum := sha256.Sum256(append(data, fmt.Sprintf("|%d|%d", rc.Spec.QPS, rc.Spec.Burst)...))
-	cl, err := r.Registry.Connect(ctx, rc.Name, cfg, hex.EncodeToString(sum[:]))
+	cl, err := r.Registry.Connect(ctx, rc.Name, cfg, fingerprint)
 	if err != nil {
 		return notReady(v1alpha1.ReasonInvalidKubeconfig, "%v", err), "", ""
 	}
 	probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	ref := rc.Spec.KubeconfigSecretRef
 	v, err := probe(probeCtx, cl)
 	switch {
 	case errors.Is(err, clusters.ErrRefused):
@@ -228,7 +221,7 @@ func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteClu
 	case err != nil:
 		return notReady(v1alpha1.ReasonUnreachable, "%s does not answer: %s", cfg.Host, clusters.BriefError(err)), "", ""
 	}
-	if cl, err = r.checkIdentity(probeCtx, rc.Name, cl, cfg, hex.EncodeToString(sum[:])); err != nil {
+	if cl, err = r.checkIdentity(probeCtx, rc.Name, cl, cfg, fingerprint); err != nil {
 		return notReady(v1alpha1.ReasonUnreachable, "%s answers, but %s", cfg.Host, clusters.BriefError(err)), v, ""
 	}
 	src, err := clusters.Identify(probeCtx, r.Client)
@@ -244,6 +237,38 @@ func (r *Reconciler) connectAndProbe(ctx context.Context, rc *v1alpha1.RemoteClu
 	}
 	return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonConnected,
 		Message: fmt.Sprintf("%s answers (Kubernetes %s)", cfg.Host, v)}, v, cl.Identity()
+}
+
+func notReady(reason, format string, args ...any) metav1.Condition {
+	return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// restConfig reads the cluster's kubeconfig Secret into a REST config with the spec's limits, and
+// a fingerprint of both; nil and the condition that says why when it cannot.
+func (r *Reconciler) restConfig(ctx context.Context, rc *v1alpha1.RemoteCluster) (*rest.Config, string, metav1.Condition) {
+	ref := rc.Spec.KubeconfigSecretRef
+	var secret corev1.Secret
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: ref.Name}, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "", notReady(v1alpha1.ReasonSecretNotFound, "Secret %s/%s does not exist", r.Namespace, ref.Name)
+		}
+		return nil, "", notReady(v1alpha1.ReasonSecretNotFound, "cannot read Secret %s/%s: %v", r.Namespace, ref.Name, err)
+	}
+	data, ok := secret.Data[ref.Key]
+	if !ok || len(data) == 0 {
+		return nil, "", notReady(v1alpha1.ReasonInvalidKubeconfig, "Secret %s/%s has no key %q", r.Namespace, ref.Name, ref.Key)
+	}
+	cfg, err := clusters.RESTConfig(data, r.Policy)
+	if err != nil {
+		reason := v1alpha1.ReasonInvalidKubeconfig
+		if errors.Is(err, clusters.ErrRefused) {
+			reason = v1alpha1.ReasonKubeconfigRefused
+		}
+		return nil, "", notReady(reason, "Secret %s/%s key %q: %v", r.Namespace, ref.Name, ref.Key, err)
+	}
+	cfg.QPS, cfg.Burst = float32(rc.Spec.QPS), int(rc.Spec.Burst)
+	sum := sha256.Sum256(append(data, fmt.Sprintf("|%d|%d", rc.Spec.QPS, rc.Spec.Burst)...))
+	return cfg, hex.EncodeToString(sum[:]), metav1.Condition{}
 }
 
 // checkIdentity records the cluster's identity on its connection, and connects anew when the same

@@ -5,16 +5,15 @@ package replication
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -25,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/source"
+	crsource "sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
@@ -33,6 +32,8 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/schedule"
+	"github.com/drsyncer/dr-syncer/pkg/source"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -93,54 +94,14 @@ type memory struct {
 	namespaces *mirror.Namespaces
 	// deletes are the recent deletes per replication and target, for the breaker.
 	deletes *mirror.DeleteLogs
-	// sourceKinds are the kinds each replication's informers serve.
-	sourceKinds *sourceKinds
 
 	mu sync.Mutex
-	// watchingSource holds the kinds whose source informers report to the controllers.
-	watchingSource map[string]bool
-	// lastBackfill is when each replication last labeled objects created before opt-in, and over
-	// which source namespaces.
-	lastBackfill map[string]backfillRun
+	// backfills are when each replication last labeled what the webhook missed.
+	backfills *schedule.Backfills
+	// retries are the pending retries of failed Scheduled passes.
+	retries *schedule.Retries
 	// connections is the Cluster.ID each DR cluster's entries above were recorded under.
 	connections map[string]string
-	// retries are the pending retries of failed Scheduled passes, per replication.
-	retries map[string]scheduledRetry
-}
-
-// backfillRun is one backfill of a replication: when, over which source namespaces (a digest).
-type backfillRun struct {
-	at      time.Time
-	sources uint64
-}
-
-// scheduledRetry is the next retry of a failed Scheduled pass.
-type scheduledRetry struct {
-	attempt int
-	at      time.Time
-}
-
-func (m *memory) retryAt(ref string) time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.retries[ref].at
-}
-
-// scheduleRetry records another failed Scheduled pass and returns when to retry it.
-func (m *memory) scheduleRetry(ref string, now time.Time) time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := m.retries[ref]
-	r.attempt++
-	r.at = now.Add(retryBackoff(r.attempt))
-	m.retries[ref] = r
-	return r.at
-}
-
-func (m *memory) clearRetry(ref string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.retries, ref)
 }
 
 // observe forgets what was remembered about a DR cluster's previous connection (copies and
@@ -160,13 +121,14 @@ func (m *memory) observe(cl *clusters.Cluster) {
 
 func newMemory() *memory {
 	return &memory{changes: metrics.NewChanges(), copies: mirror.NewCopyMemory(), namespaces: mirror.NewNamespaces(), deletes: mirror.NewDeleteLogs(),
-		sourceKinds: newSourceKinds(), watchingSource: map[string]bool{}, lastBackfill: map[string]backfillRun{}, connections: map[string]string{},
-		retries: map[string]scheduledRetry{}}
+		backfills: schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{}}
 }
 
-// Shared is what both controllers share: one memory, one trigger channel per kind.
+// Shared is what both controllers share: one memory, the source informers, one trigger channel
+// per kind.
 type Shared struct {
 	mem                 *memory
+	informers           *source.Informers
 	cluster, namespaced chan event.GenericEvent
 }
 
@@ -200,9 +162,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 	}
 	r.shared, r.mem = shared, shared.mem
 	r.access = access.SourceKinds(r.Client, r.SourceDiscovery, r.Now)
-	if !r.Namespaced {
+	if shared.informers == nil {
 		// Once for both kinds: they share the source cache and the memory of who uses which kind.
-		if err := mgr.Add(manager.RunnableFunc(r.stopIdleSourceInformers)); err != nil {
+		shared.informers = source.NewInformers(r.SourceCache, r.Options.IdleInformerTimeout, r.onSourceEvent)
+		if err := mgr.Add(manager.RunnableFunc(shared.informers.StopIdle)); err != nil {
 			return err
 		}
 	}
@@ -213,7 +176,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(obj, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesRawSource(source.Channel(triggers, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(crsource.Channel(triggers, &handler.EnqueueRequestForObject{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.forNamespace)).
 		// A DR cluster that comes back (or goes away) gets a pass at once, not after a backoff.
 		Watches(&v1alpha1.RemoteCluster{}, handler.EnqueueRequestsFromMapFunc(r.forRemoteCluster), builder.WithPredicates(readinessChanged{})).
@@ -295,33 +258,11 @@ func (s *Shared) OnDREvent(_ string, obj client.Object) {
 	s.trigger(obj.GetLabels()[keys.LabelReplication], ns)
 }
 
-// watchSourceKind makes sure source events of a kind reach the controllers.
-func (r *Reconciler) watchSourceKind(ctx context.Context, key string, inf cache.Informer) error {
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	if r.mem.watchingSource[key] {
-		return nil
-	}
-	notify := func(o any) {
-		if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
-			o = d.Obj
-		}
-		co, ok := o.(client.Object)
-		if !ok {
-			return
-		}
-		r.mem.changes.Seen(objectKey(key, co.GetNamespace(), co.GetName()), r.Now())
-		r.shared.trigger(co.GetLabels()[keys.LabelReplication], co.GetNamespace())
-	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { notify(o) },
-		UpdateFunc: func(_, o any) { notify(o) },
-		DeleteFunc: notify,
-	}); err != nil {
-		return fmt.Errorf("failed to watch source %s: %w", key, err)
-	}
-	r.mem.watchingSource[key] = true
-	return nil
+// onSourceEvent notes when a source object changed, for the propagation lag, and triggers the
+// replications it may belong to.
+func (r *Reconciler) onSourceEvent(gk schema.GroupKind, o client.Object) {
+	r.mem.changes.Seen(objectKey(gk.String(), o.GetNamespace(), o.GetName()), r.Now())
+	r.shared.trigger(o.GetLabels()[keys.LabelReplication], o.GetNamespace())
 }
 
 func objectKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }

@@ -3,7 +3,6 @@ package replication
 import (
 	"context"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,23 +36,6 @@ func TestMemoryForgetsAPreviousConnection(t *testing.T) {
 	}
 	if _, ok := m.copies.Begin("prod", "dr2#2").Get("/ConfigMap/shop-dr/a"); !ok || !m.namespaces.Created("dr2#2", "shop-dr") {
 		t.Fatal("another cluster's entries were forgotten")
-	}
-}
-
-func TestScheduledRetriesBackOff(t *testing.T) {
-	m := newMemory()
-	now := time.Date(2026, 12, 4, 4, 0, 0, 0, time.UTC)
-	if !m.retryAt("prod").IsZero() {
-		t.Fatal("a retry before any failure")
-	}
-	first := m.scheduleRetry("prod", now)
-	second := m.scheduleRetry("prod", now)
-	if first.Sub(now) != 10*time.Second || second.Sub(now) != 20*time.Second || !m.retryAt("prod").Equal(second) {
-		t.Fatalf("retries at %s and %s, want +10s and +20s", first.Sub(now), second.Sub(now))
-	}
-	m.clearRetry("prod")
-	if !m.retryAt("prod").IsZero() {
-		t.Fatal("a success keeps the retry")
 	}
 }
 

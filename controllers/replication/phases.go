@@ -14,12 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/selection"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -27,8 +23,9 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/nstemplate"
+	"github.com/drsyncer/dr-syncer/pkg/schedule"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
-	"github.com/drsyncer/dr-syncer/pkg/sourceread"
+	"github.com/drsyncer/dr-syncer/pkg/source"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -49,7 +46,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 			reterr = fmt.Errorf("failed to update the status of %s: %w", s.ref, err)
 		}
 	}()
-
 	if s.spec.Suspend {
 		setSuspended(s)
 		return ctrl.Result{}, nil
@@ -60,15 +56,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 			s.name(), keys.LabelReplication, strings.Join(msgs, "; "))
 		return ctrl.Result{}, nil
 	}
-	timing := decideTiming(s.spec, s.status, s.requested(), now, r.mem.retryAt(s.ref))
-	r.Metrics.ExpectedInterval(s.ref, expectedInterval(s.spec, now))
+	timing := schedule.Decide(s.spec, r.mem.retries.Latest(s.ref, s.status), s.requested(), now, r.mem.retries.At(s.ref))
+	r.Metrics.ExpectedInterval(s.ref, schedule.ExpectedInterval(s.spec, now))
 	if !timing.Run {
 		setWaiting(s, timing)
 		return requeueAt(timing.Next, now), nil
 	}
+	return r.run(ctx, s, timing, now)
+}
+
+// run is a pass that writes: every target in parallel, then status and the next pass.
+func (r *Reconciler) run(ctx context.Context, s *subject, timing schedule.Timing, now time.Time) (ctrl.Result, error) {
 	if s.spec.Mode == v1alpha1.ModeScheduled {
 		at := metav1.NewTime(now)
 		s.status.LastScheduledTime = &at
+		r.mem.retries.Ran(s.ref, now)
 	}
 	start := time.Now()
 	sources, err := r.sourceNamespaces(ctx, s)
@@ -80,7 +82,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// pass instead of before it: its server-side LISTs stay off the path of the writes.
 	wg.Go(func() { r.backfill(ctx, s, sources.names, now) })
 	desired, gatherProblems := r.gather(ctx, s, sources.names)
-
 	results := make([]targetResult, len(s.spec.Targets))
 	for i, t := range s.spec.Targets {
 		wg.Go(func() { results[i] = r.syncTarget(ctx, s, t, sources, desired) }) // one target never blocks another
@@ -91,16 +92,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	r.forgetApplied(desired)
 	r.Metrics.Pass(s.ref, time.Since(start))
-
 	failed := r.report(ctx, s, results, gatherProblems, timing, now)
+	return r.next(ctx, s, results, failed, timing, now)
+}
+
+// next is when the replication passes again after a pass that wrote.
+func (r *Reconciler) next(ctx context.Context, s *subject, results []targetResult, failed bool, timing schedule.Timing, now time.Time) (ctrl.Result, error) {
 	if failed && s.spec.Mode == v1alpha1.ModeScheduled {
 		// Retried with a backoff of its own; changes in between wait, or Scheduled would become
 		// Continuous for as long as one object fails.
-		retry := r.mem.scheduleRetry(s.ref, now)
+		retry := r.mem.retries.Failed(s.ref, now)
 		logf.FromContext(ctx).Info("scheduled pass did not complete on every target; retrying", "replication", s.ref, "at", retry)
 		return requeueAt(retry, now), nil
 	}
-	r.mem.clearRetry(s.ref)
+	r.mem.retries.Succeeded(s.ref)
 	if failed {
 		// Retried with the controller's exponential backoff; the status already says why.
 		return ctrl.Result{}, fmt.Errorf("pass of %s did not complete on every target", s.ref)
@@ -194,7 +199,7 @@ func (r *Reconciler) kindsOf(ctx context.Context, s *subject) ([]schema.GroupVer
 type gathered struct {
 	kinds    []schema.GroupVersionKind
 	objects  map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata
-	contents *sourceread.Contents
+	contents *source.Contents
 	// complete says every kind in scope was gathered: a pass may forget copies it did not see.
 	complete bool
 }
@@ -207,40 +212,24 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 	if err != nil {
 		return g, append(problems, problem{reason: "Failed", message: err.Error()})
 	}
-	g.contents = sourceread.NewContents(ctx, r.SourceReader, sel)
+	g.contents = source.NewContents(ctx, r.SourceReader, sel)
 	// Claimed before their informers are fetched, so that no other pass stops them meanwhile.
-	r.useSourceKinds(s.ref, kinds)
+	r.shared.informers.Use(s.ref, kinds)
 	for _, gvk := range kinds {
-		probe := &metav1.PartialObjectMetadata{}
-		probe.SetGroupVersionKind(gvk)
-		// Never block on an informer: one that cannot sync would hold this worker, which every
-		// replication shares.
-		inf, err := r.SourceCache.GetInformer(ctx, probe, cache.BlockUntilSynced(false))
-		if err != nil {
-			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: fmt.Sprintf("cannot watch %s on the source: %v", gvk.Kind, err)})
-			continue
-		}
-		if err := r.watchSourceKind(ctx, gvk.GroupKind().String(), inf); err != nil {
+		if err := r.shared.informers.Start(ctx, gvk); err != nil {
 			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed", message: err.Error()})
-		}
-		if !waitSynced(ctx, inf, sourceSyncTimeout) {
-			problems = append(problems, problem{kind: gvk.Kind, reason: "Failed",
-				message: fmt.Sprintf("the source cache of %s has not synced within %s (can dr-syncer list and watch it?); retried on the next pass", gvk.Kind, sourceSyncTimeout)})
 			continue
 		}
 		for _, ns := range sources {
-			list := &metav1.PartialObjectMetadataList{}
-			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			// The cache's objects are read-only here: nothing below changes them.
-			if err := r.SourceCache.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}, client.UnsafeDisableDeepCopy); err != nil {
-				problems = append(problems, problem{kind: gvk.Kind, namespace: ns, reason: "Failed", message: fmt.Sprintf("cannot list %s: %v", gvk.Kind, err)})
+			items, err := r.shared.informers.List(ctx, gvk, ns, sel)
+			if err != nil {
+				problems = append(problems, problem{kind: gvk.Kind, namespace: ns, reason: "Failed", message: err.Error()})
 				continue
 			}
-			for i := range list.Items {
-				obj := &list.Items[i]
+			for i := range items {
 				// The Secret type is not in metadata: it is checked again once the content is read.
-				if s.scope.SkipReason(gvk.GroupKind(), obj, "") == "" {
-					g.objects[gvk] = append(g.objects[gvk], obj)
+				if s.scope.SkipReason(gvk.GroupKind(), &items[i], "") == "" {
+					g.objects[gvk] = append(g.objects[gvk], &items[i])
 				}
 			}
 		}
@@ -265,47 +254,12 @@ func (r *Reconciler) sourcesDigest(ctx context.Context, sources []string) uint64
 func (r *Reconciler) backfill(ctx context.Context, s *subject, sources []string, now time.Time) {
 	// Due once per interval, and at once when the set of source namespaces changes (an opt-in) or
 	// one of them gets its label: writes before the webhook was called there were missed.
-	set := r.sourcesDigest(ctx, sources)
-	r.mem.mu.Lock()
-	last, done := r.mem.lastBackfill[s.ref]
-	due := !done || last.sources != set || now.Sub(last.at) >= s.spec.Drift.Interval.Duration
-	if due {
-		r.mem.lastBackfill[s.ref] = backfillRun{at: now, sources: set}
-	}
-	r.mem.mu.Unlock()
-	if !due {
+	if !r.mem.backfills.Due(s.ref, r.sourcesDigest(ctx, sources), now, s.spec.Drift.Interval.Duration) {
 		return
 	}
-	log := logf.FromContext(ctx)
-	unlabeled, _ := labels.NewRequirement(keys.LabelReplication, selection.DoesNotExist, nil)
-	sel := labels.NewSelector().Add(*unlabeled)
-	patch := s.labelPatch()
 	kinds, _ := r.kindsOf(ctx, s)
-	labeled := 0
-	for _, ns := range sources {
-		for _, gvk := range kinds {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			if err := r.APIReader.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
-				log.V(1).Info("cannot list unlabeled objects", "kind", gvk.Kind, "namespace", ns, "error", err.Error())
-				continue
-			}
-			for i := range list.Items {
-				obj := &list.Items[i]
-				secretType, _, _ := unstructured.NestedString(obj.Object, "type")
-				if s.scope.SkipReason(gvk.GroupKind(), obj, secretType) != "" {
-					continue
-				}
-				if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
-					log.Error(err, "failed to label object", "kind", gvk.Kind, "object", client.ObjectKeyFromObject(obj))
-					continue
-				}
-				labeled++
-			}
-		}
-	}
-	if labeled > 0 {
-		log.Info("labeled objects the webhook missed", "replication", s.ref, "count", labeled)
+	if n := s.labeler(r).Backfill(ctx, kinds, sources); n > 0 {
+		logf.FromContext(ctx).Info("labeled objects the webhook missed", "replication", s.ref, "count", n)
 	}
 }
 
@@ -344,28 +298,4 @@ func (r *Reconciler) destNamespaces(t v1alpha1.Target, sources []string) (map[st
 		out[src] = dest
 	}
 	return out, problems
-}
-
-// sourceSyncTimeout bounds how long a pass waits for a new source informer to sync.
-const sourceSyncTimeout = 10 * time.Second
-
-// waitSynced waits until inf has synced, at most timeout.
-func waitSynced(ctx context.Context, inf cache.Informer, timeout time.Duration) bool {
-	if inf.HasSynced() {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return inf.HasSynced()
-		case <-t.C:
-			if inf.HasSynced() {
-				return true
-			}
-		}
-	}
 }

@@ -8,11 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
@@ -41,34 +38,14 @@ func (r *Reconciler) deleteLog(s *subject, t v1alpha1.Target) mirror.DeleteLog {
 	return r.mem.deletes.Merged(s.ref, t.Cluster, persisted, r.Now(), r.Options.DeleteWindow)
 }
 
-// sourceGone confirms with a read of the source that a copy's source object is really gone or
-// excluded on purpose (drsyncer.io/exclude, resources.selector, a kind or type never mirrored).
-// A source that merely lost the replication label gets it back and is not gone.
+// sourceGone confirms with a read of the source that a copy's source object is gone (see
+// source.Labeler.Gone).
 func (r *Reconciler) sourceGone(ctx context.Context, s *subject, copy *metav1.PartialObjectMetadata) (bool, error) {
 	_, ns, name, ok := transform.ParseSourceRef(copy.GetAnnotations()[keys.AnnotationSource])
 	if !ok {
 		return false, fmt.Errorf("its %s annotation %q is not cluster/namespace/name", keys.AnnotationSource, copy.GetAnnotations()[keys.AnnotationSource])
 	}
-	gvk := copy.GroupVersionKind()
-	src := &unstructured.Unstructured{}
-	src.SetGroupVersionKind(gvk)
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, src); err != nil {
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	}
-	if src.GetDeletionTimestamp() != nil || s.scope.SkipReason(gvk.GroupKind(), src, secretType(src)) != "" || !s.scope.Selects(src) {
-		return true, nil
-	}
-	if src.GetLabels()[keys.LabelReplication] == "" {
-		patch := s.labelPatch()
-		if err := r.Client.Patch(ctx, src, patch); err != nil && !apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("failed to put the replication label back on %s %s/%s: %w", gvk.Kind, ns, name, err)
-		}
-		logf.FromContext(ctx).Info("source object had lost its replication label: labeled again, its copy kept", "kind", gvk.Kind, "object", klog.KRef(ns, name))
-	}
-	return false, nil
+	return s.labeler(r).Gone(ctx, copy.GroupVersionKind(), ns, name)
 }
 
 // goneSources returns the DR namespaces the last pass fed (status) that this one does not, whose

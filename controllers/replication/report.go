@@ -9,11 +9,12 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/schedule"
 )
 
 // report sets the status a pass leaves, and records its gauges and events apart from it. It says
 // whether any target failed.
-func (r *Reconciler) report(ctx context.Context, s *subject, results []targetResult, gatherProblems []problem, t timing, now time.Time) bool {
+func (r *Reconciler) report(ctx context.Context, s *subject, results []targetResult, gatherProblems []problem, t schedule.Timing, now time.Time) bool {
 	prev := s.status.Targets
 	st, failed := passStatus(*s.status, pass{spec: s.spec, generation: s.obj.GetGeneration(), annotations: s.obj.GetAnnotations(),
 		results: results, gatherProblems: gatherProblems, next: t.Next, now: now})

@@ -11,6 +11,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/schedule"
 )
 
 // maxProblems bounds the per-target problem list in status.
@@ -41,7 +42,7 @@ func setInvalid(s *subject, format string, args ...any) {
 	condition(s, v1alpha1.ConditionReconciling, false, v1alpha1.ReasonInvalidSpec, "not reconciled")
 }
 
-func setWaiting(s *subject, t timing) {
+func setWaiting(s *subject, t schedule.Timing) {
 	for i := range s.status.Targets {
 		if !t.Next.IsZero() {
 			next := metav1.NewTime(t.Next)

@@ -2,17 +2,16 @@ package replication
 
 import (
 	"context"
-	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/source"
 )
 
 // subject is a replication of either kind, seen through what a pass needs.
@@ -39,9 +38,9 @@ func (s *subject) deletesApproved() bool {
 	return v != "" && v != s.status.LastHandledDeleteApproval
 }
 
-// labelPatch sets the replication label on a source object (the backfill, and a source that lost it).
-func (s *subject) labelPatch() client.Patch {
-	return client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, keys.LabelReplication, s.name()))
+// labeler labels the source objects of the replication that lack its label.
+func (s *subject) labeler(r *Reconciler) source.Labeler {
+	return source.Labeler{Reader: r.APIReader, Writer: r.Client, Replication: s.name(), Scope: s.scope}
 }
 
 // cliName is how kubectl drsyncer names the replication.
@@ -94,11 +93,9 @@ func (r *Reconciler) replications(ctx context.Context, namespace string) []v1alp
 // alert fires for it), its retry, breaker and backfill entries; the source informers only it used become idle.
 func (r *Reconciler) forget(ref string) {
 	r.Metrics.ForgetReplication(ref)
-	r.useSourceKinds(ref, nil)
+	r.shared.informers.Use(ref, nil)
 	r.mem.copies.ForgetReplication(ref)
 	r.mem.deletes.ForgetReplication(ref)
-	r.mem.mu.Lock()
-	defer r.mem.mu.Unlock()
-	delete(r.mem.retries, ref)
-	delete(r.mem.lastBackfill, ref)
+	r.mem.retries.Forget(ref)
+	r.mem.backfills.Forget(ref)
 }

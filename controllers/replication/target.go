@@ -21,6 +21,7 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
+	"github.com/drsyncer/dr-syncer/pkg/source"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -194,7 +195,7 @@ func (r *Reconciler) pass(ctx context.Context, s *subject, t v1alpha1.Target, cl
 		Dests: dests, Source: g.contents, Now: r.Now,
 		Desired: func(src *unstructured.Unstructured, dest string) (*unstructured.Unstructured, error) {
 			// The Secret type is not in metadata: checked again now that the content is read.
-			if s.scope.SkipReason(src.GroupVersionKind().GroupKind(), src, secretType(src)) != "" {
+			if s.scope.SkipReason(src.GroupVersionKind().GroupKind(), src, source.SecretType(src)) != "" {
 				return nil, nil
 			}
 			return transform.Desired(src, opts[dest])
@@ -310,12 +311,6 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 		}
 	}
 	return out, nil
-}
-
-// secretType is a Secret's type, "" for other objects.
-func secretType(o *unstructured.Unstructured) string {
-	t, _, _ := unstructured.NestedString(o.Object, "type")
-	return t
 }
 
 // observe counts one change in the metrics: actions, drift, and the propagation lag of a write.

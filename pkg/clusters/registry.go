@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -159,6 +160,23 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 		delete(r.clusters, name)
 		logf.FromContext(ctx).Info("reconnecting to DR cluster: its kubeconfig or limits changed", "cluster", name)
 	}
+	c, err := r.build(name, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to connect to cluster %s: %w", name, err)
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.fingerprint, c.cancel = fingerprint, cancel
+	go func() {
+		if err := c.Cache.Start(cctx); err != nil {
+			logf.FromContext(ctx).Error(err, "DR cache stopped", "cluster", name)
+		}
+	}()
+	r.clusters[name] = c
+	return c, nil
+}
+
+// build makes the clients of a new connection to a cluster.
+func (r *Registry) build(name string, cfg *rest.Config) (*Cluster, error) {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
@@ -173,52 +191,53 @@ func (r *Registry) Connect(ctx context.Context, name string, cfg *rest.Config, f
 	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("failed to build an HTTP client for cluster %s: %w", name, err)
+		return nil, fmt.Errorf("failed to build an HTTP client: %w", err)
 	}
 	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
 	if err != nil {
-		return nil, fmt.Errorf("failed to build a REST mapper for cluster %s: %w", name, err)
+		return nil, fmt.Errorf("failed to build a REST mapper: %w", err)
 	}
-	managed := labels.SelectorFromSet(labels.Set{keys.LabelManagedBy: keys.ManagedByValue})
-	// The cache's watches carry one small event per write, and an API server gzips every flush of a
-	// watch a client accepts gzip for: on a busy copy that costs the DR server more CPU than it
-	// saves bandwidth. The cache gets its own uncompressed connection.
-	cacheCfg := rest.CopyConfig(unlimited)
-	cacheCfg.DisableCompression = true
-	cacheHTTP, err := rest.HTTPClientFor(cacheCfg)
+	ca, err := r.cache(unlimited, mapper)
 	if err != nil {
-		return nil, fmt.Errorf("failed to build an HTTP client for cluster %s: %w", name, err)
-	}
-	ca, err := cache.New(cacheCfg, cache.Options{
-		HTTPClient: cacheHTTP, Scheme: r.scheme, Mapper: mapper,
-		DefaultLabelSelector: managed,
-		DefaultTransform:     DRCopyTransform,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed to build a cache for cluster %s: %w", name, err)
+		return nil, err
 	}
 	cl, err := client.New(cfg, client.Options{HTTPClient: httpClient, Scheme: r.scheme, Mapper: mapper})
 	if err != nil {
-		return nil, fmt.Errorf("failed to build a client for cluster %s: %w", name, err)
+		return nil, fmt.Errorf("failed to build a client: %w", err)
 	}
 	writer, err := NewWriter(cfg, httpClient, mapper)
 	if err != nil {
-		return nil, fmt.Errorf("failed to build a writer for cluster %s: %w", name, err)
+		return nil, fmt.Errorf("failed to build a writer: %w", err)
 	}
 	disco, err := discovery.NewDiscoveryClientForConfigAndClient(unlimited, httpClient)
 	if err != nil {
-		return nil, fmt.Errorf("failed to build a discovery client for cluster %s: %w", name, err)
+		return nil, fmt.Errorf("failed to build a discovery client: %w", err)
 	}
-	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Cluster{Name: name, ID: fmt.Sprintf("%s#%d", name, connections.Add(1)), Client: cl, Writer: writer, Cache: ca, Discovery: disco, Access: access.DRKinds(name, cl, disco, time.Now), fingerprint: fingerprint, cancel: cancel,
-		onEvent: r.onEvent, watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}
-	go func() {
-		if err := ca.Start(cctx); err != nil {
-			logf.FromContext(ctx).Error(err, "DR cache stopped", "cluster", name)
-		}
-	}()
-	r.clusters[name] = c
-	return c, nil
+	return &Cluster{Name: name, ID: fmt.Sprintf("%s#%d", name, connections.Add(1)), Client: cl, Writer: writer, Cache: ca, Discovery: disco,
+		Access: access.DRKinds(name, cl, disco, time.Now), onEvent: r.onEvent,
+		watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}, nil
+}
+
+// cache is the cache of the copies dr-syncer manages on a cluster (metadata, trimmed). The cache's
+// watches carry one small event per write, and an API server gzips every flush of a watch a client
+// accepts gzip for: on a busy copy that costs the DR server more CPU than it saves bandwidth. The
+// cache gets its own uncompressed connection.
+func (r *Registry) cache(cfg *rest.Config, mapper meta.RESTMapper) (cache.Cache, error) {
+	cacheCfg := rest.CopyConfig(cfg)
+	cacheCfg.DisableCompression = true
+	cacheHTTP, err := rest.HTTPClientFor(cacheCfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build an HTTP client: %w", err)
+	}
+	ca, err := cache.New(cacheCfg, cache.Options{
+		HTTPClient: cacheHTTP, Scheme: r.scheme, Mapper: mapper,
+		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{keys.LabelManagedBy: keys.ManagedByValue}),
+		DefaultTransform:     DRCopyTransform,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a cache: %w", err)
+	}
+	return ca, nil
 }
 
 // Disconnect stops and forgets a cluster (its RemoteCluster was deleted or its Secret broke).

@@ -84,23 +84,14 @@ func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion 
 			kept = append(kept, e)
 			continue
 		}
-		drift, lifecycle, err := splitFields(e)
+		rest, drift, err := withoutDrift(e)
 		if err != nil {
-			return nil, false, fmt.Errorf("managed fields of %s: %w", e.Manager, err)
-		}
-		if drift.Empty() {
-			kept = append(kept, e)
-			continue
+			return nil, false, err
 		}
 		taken = taken.Union(drift)
-		changed = true
-		if !lifecycle.Empty() {
-			raw, err := lifecycle.ToJSON()
-			if err != nil {
-				return nil, false, err
-			}
-			e.FieldsV1 = metav1.NewFieldsV1(string(raw))
-			kept = append(kept, e)
+		changed = changed || !drift.Empty()
+		if rest != nil {
+			kept = append(kept, *rest)
 		}
 	}
 	if !changed {
@@ -122,6 +113,27 @@ func TakeOver(entries []metav1.ManagedFieldsEntry, allowed []string, apiVersion 
 	}
 	entry.FieldsV1 = metav1.NewFieldsV1(string(raw))
 	return append([]metav1.ManagedFieldsEntry{entry}, kept...), true, nil
+}
+
+// withoutDrift splits another manager's entry into the fields that are drift and the entry that
+// keeps the rest (nil when nothing is left).
+func withoutDrift(e metav1.ManagedFieldsEntry) (*metav1.ManagedFieldsEntry, *fieldpath.Set, error) {
+	drift, lifecycle, err := splitFields(e)
+	if err != nil {
+		return nil, nil, fmt.Errorf("managed fields of %s: %w", e.Manager, err)
+	}
+	if drift.Empty() {
+		return &e, drift, nil
+	}
+	if lifecycle.Empty() {
+		return nil, drift, nil
+	}
+	raw, err := lifecycle.ToJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.FieldsV1 = metav1.NewFieldsV1(string(raw))
+	return &e, drift, nil
 }
 
 func fieldSet(e metav1.ManagedFieldsEntry) (*fieldpath.Set, error) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -51,11 +52,30 @@ var annotationsDropped = []string{
 // drsyncer.io/spec-hash annotation. src is not modified.
 func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructured, error) {
 	out := src.DeepCopy()
-	obj := out.Object
-	delete(obj, "status")
-	meta, _ := obj["metadata"].(map[string]any)
+	if err := stripMetadata(out, o); err != nil {
+		return nil, fmt.Errorf("%s %w", src.GetKind(), err)
+	}
+	if err := kindSpecific(out, src.GetNamespace(), o); err != nil {
+		return nil, err
+	}
+	rewriteImages(out.Object, o.ImageRegistries)
+	editMap(out.GetLabels, out.SetLabels, o.AddLabels, o.RemoveLabels)
+	editMap(out.GetAnnotations, out.SetAnnotations, o.AddAnnotations, o.RemoveAnnotations)
+	if err := applyPatches(out, o.Patches); err != nil {
+		return nil, err
+	}
+	provenance(out, src, o)
+	setAnnotation(out, keys.AnnotationSpecHash, Hash(out))
+	return out, nil
+}
+
+// stripMetadata drops status, the runtime metadata, the annotations never copied and (unless
+// kept) the tracking metadata of GitOps tools, and maps the namespace.
+func stripMetadata(out *unstructured.Unstructured, o Options) error {
+	delete(out.Object, "status")
+	meta, _ := out.Object["metadata"].(map[string]any)
 	if meta == nil {
-		return nil, fmt.Errorf("%s has no metadata", src.GetKind())
+		return errors.New("has no metadata")
 	}
 	for _, f := range metadataDropped {
 		delete(meta, f)
@@ -74,9 +94,14 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 		out.SetLabels(labels)
 	}
 	out.SetAnnotations(annotations)
+	return nil
+}
 
-	kind := src.GetKind()
-	switch kind {
+// kindSpecific makes the kind-specific changes of a DR copy: what is per cluster goes, workloads stand
+// by, references to the source namespace follow the mapping.
+func kindSpecific(out *unstructured.Unstructured, sourceNamespace string, o Options) error {
+	obj := out.Object
+	switch kind := out.GetKind(); kind {
 	case "Service":
 		service(obj, o)
 	case "PersistentVolumeClaim":
@@ -84,12 +109,12 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 	case "ServiceAccount":
 		delete(obj, "secrets") // token Secrets are per cluster
 	case "RoleBinding":
-		roleBindingSubjects(obj, src.GetNamespace(), o.TargetNamespace)
+		roleBindingSubjects(obj, sourceNamespace, o.TargetNamespace)
 	case "NetworkPolicy":
-		networkPolicyNamespaces(obj, src.GetNamespace(), o.TargetNamespace)
+		networkPolicyNamespaces(obj, sourceNamespace, o.TargetNamespace)
 	case "Deployment", "StatefulSet", "ReplicaSet":
 		if err := replicas(out, o); err != nil {
-			return nil, err
+			return err
 		}
 		if kind == "StatefulSet" {
 			statefulSetClaims(obj, o)
@@ -105,17 +130,7 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 			_ = unstructured.SetNestedField(obj, true, "spec", "suspend")
 		}
 	}
-	rewriteImages(obj, o.ImageRegistries)
-	editMap(out.GetLabels, out.SetLabels, o.AddLabels, o.RemoveLabels)
-	editMap(out.GetAnnotations, out.SetAnnotations, o.AddAnnotations, o.RemoveAnnotations)
-	if err := applyPatches(out, o.Patches); err != nil {
-		return nil, err
-	}
-	provenance(out, src, o)
-	annotations = out.GetAnnotations()
-	annotations[keys.AnnotationSpecHash] = Hash(out)
-	out.SetAnnotations(annotations)
-	return out, nil
+	return nil
 }
 
 // Hash is a short, stable hash of an object's desired state, excluding the hash annotation.

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
-	"github.com/drsyncer/dr-syncer/pkg/sourceread"
+	"github.com/drsyncer/dr-syncer/pkg/source"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 	"github.com/drsyncer/dr-syncer/test/harness"
 )
@@ -26,7 +26,7 @@ var _ = Describe("Reading source content as protobuf", func() {
 		}
 		version, err := discovery.NewDiscoveryClientForConfig(env.SourceConfig)
 		Expect(err).NotTo(HaveOccurred())
-		typed := &sourceread.Reader{Reader: env.SourceClient, Version: version}
+		typed := &source.Reader{Reader: env.SourceClient, Version: version}
 		for _, o := range objs {
 			gvk, err := env.SourceClient.GroupVersionKindFor(o)
 			Expect(err).NotTo(HaveOccurred())

@@ -1,4 +1,4 @@
-package sourceread
+package source
 
 import (
 	"context"

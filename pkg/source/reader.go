@@ -1,11 +1,11 @@
-// Package sourceread reads the content of source objects, which the source cache does not hold
+// Package source reads the content of source objects, which the source cache does not hold
 // (it keeps metadata only). Contents serves one pass: it reads only what the pass writes, lists a
 // namespace's objects in pages when many need content, and memoizes them. Reader lists full
 // objects of built-in kinds as protobuf and hands them out as unstructured, as a JSON LIST would. Protobuf costs the API server that encodes it and the
 // controller that decodes it a fraction of JSON; the catch is that decoding into Go types drops
 // fields the types do not know, so it is used only while the server is not newer than the API
 // types compiled into this binary.
-package sourceread
+package source
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package replication
+package source
 
 import (
 	"slices"
@@ -35,7 +35,7 @@ func TestSourceKindsStopWhatNoReplicationUsesForAWhile(t *testing.T) {
 		{at: 262 * time.Second, ref: "unknown", stops: []schema.GroupVersionKind{cm, widget}},
 		{at: 400 * time.Second, ref: "unknown"}, // stopped once only
 	}
-	k := newSourceKinds()
+	k := newKindUsers()
 	for i, s := range steps {
 		now := t0.Add(s.at)
 		k.use(s.ref, s.kinds, now)
