@@ -123,7 +123,7 @@ func (o *options) diffKind(ctx context.Context, src, dr client.Client, r *replic
 			continue
 		}
 		desiredNames = append(desiredNames, desired.GetName())
-		if err := o.diffObject(ctx, dr, desired, n); err != nil {
+		if err := o.diffObject(ctx, dr, desired, diffPolicy(r.spec), n); err != nil {
 			return err
 		}
 	}
@@ -133,56 +133,62 @@ func (o *options) diffKind(ctx context.Context, src, dr client.Client, r *replic
 	if err := dr.List(ctx, copies, client.InNamespace(dest), client.MatchingLabels{keys.LabelManagedBy: keys.ManagedByValue, keys.LabelReplication: r.obj.GetName()}); err != nil {
 		return fmt.Errorf("failed to list %s copies in %s on the DR cluster: %w", gvk.Kind, dest, err)
 	}
+	var orphans []*metav1.PartialObjectMetadata
 	for i := range copies.Items {
 		c := &copies.Items[i]
-		if slices.Contains(desiredNames, c.GetName()) {
-			continue
+		c.SetGroupVersionKind(gvk)
+		if _, srcNS, _, _ := sourceOf(c); srcNS == ns && !slices.Contains(desiredNames, c.GetName()) {
+			orphans = append(orphans, c)
 		}
-		if _, srcNS, _, _ := sourceOf(c); srcNS != ns {
-			continue
-		}
-		fate := "kept (deletionPolicy Retain)"
-		switch {
-		case mirror.IsPromoted(c):
-			fate = "kept (promoted)"
-		case r.spec.DeletionPolicy == v1alpha1.DeletionDelete:
-			fate = "deleted by the next pass (deletionPolicy Delete)"
-		}
-		fmt.Fprintf(o.out, "%s %s/%s: its source is gone; %s\n", gvk.Kind, dest, c.GetName(), fate)
-		n.orphans++
 	}
+	// The same decision as a pass's prune (the breaker and the source read aside).
+	plan := mirror.PlanPrune(orphans, mirror.PruneOptions{Retain: r.spec.DeletionPolicy != v1alpha1.DeletionDelete})
+	for _, c := range plan.Kept {
+		fate := "kept (deletionPolicy Retain)"
+		if c.Action == mirror.ActionPromoted {
+			fate = "kept (promoted)"
+		}
+		fmt.Fprintf(o.out, "%s %s/%s: its source is gone; %s\n", gvk.Kind, c.Namespace, c.Name, fate)
+	}
+	for _, c := range plan.Candidates {
+		fmt.Fprintf(o.out, "%s %s/%s: its source is gone; deleted by the next pass (deletionPolicy Delete)\n", gvk.Kind, c.GetNamespace(), c.GetName())
+	}
+	n.orphans += len(plan.Kept) + len(plan.Candidates)
 	return nil
 }
 
-// diffObject prints how one live DR object differs from what applying desired would make of it.
-func (o *options) diffObject(ctx context.Context, dr client.Client, desired *unstructured.Unstructured, n *diffCounts) error {
+// diffObject says what the controller's plan does with one copy (mirror.Decide, the same decision
+// a pass makes), and for a copy it writes prints how the live DR object differs from what applying
+// desired would make of it (a server-side dry-run).
+func (o *options) diffObject(ctx context.Context, dr client.Client, desired *unstructured.Unstructured, policy mirror.Policy, n *diffCounts) error {
 	id := fmt.Sprintf("%s %s/%s", desired.GetKind(), desired.GetNamespace(), desired.GetName())
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(desired.GroupVersionKind())
-	err := dr.Get(ctx, client.ObjectKeyFromObject(desired), live)
-	switch {
+	switch err := dr.Get(ctx, client.ObjectKeyFromObject(desired), live); {
 	case apierrors.IsNotFound(err):
-		n.absent++
-		return o.printDiff(id+" (absent on DR)", nil, desired)
+		live = nil
 	case err != nil:
 		return fmt.Errorf("failed to read %s on the DR cluster: %w", id, err)
-	case mirror.IsPromoted(live):
+	}
+	switch mirror.Decide(desired, live, policy) {
+	case mirror.ActionCreate:
+		n.absent++
+		return o.printDiff(id+" (absent on DR)", nil, desired)
+	case mirror.ActionPromoted:
 		n.promoted++
 		fmt.Fprintf(o.out, "%s: promoted; dr-syncer leaves it alone until demote\n", id)
 		return nil
-	case !mirror.Owns(live, desired):
+	case mirror.ActionConflict:
 		n.conflicts++
 		fmt.Fprintf(o.out, "%s: exists on DR and is not managed by dr-syncer (a conflict)\n", id)
+		return nil
+	case mirror.ActionUnchanged:
+		n.equal++
 		return nil
 	}
 	applied := desired.DeepCopy()
 	if err := dr.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner(mirror.FieldManager), client.ForceOwnership, client.DryRunAll); err != nil {
 		return fmt.Errorf("server-side dry-run of %s failed: %w", id, err)
-	}
-	before, after := comparable(live), comparable(applied)
-	if before == after {
-		n.equal++
-		return nil
 	}
 	n.differ++
 	return o.printDiff(id, live, applied)
@@ -214,4 +220,12 @@ func comparable(obj *unstructured.Unstructured) string {
 	}
 	b, _ := yaml.Marshal(c.Object)
 	return string(b)
+}
+
+// diffPolicy is the engine's policy for a replication's spec, except that drift is always shown:
+// diff says how copies differ, whatever the drift policy does about it.
+func diffPolicy(spec *v1alpha1.ReplicationSpec) mirror.Policy {
+	p := scope.Policy(spec)
+	p.Drift = mirror.DriftCorrect
+	return p
 }

@@ -133,7 +133,7 @@ func (r *replicationWebhook) serverOf(ctx context.Context, rc *v1alpha1.RemoteCl
 
 // claimOf is what a replication of either kind claims: its spec over its source namespaces.
 func claimOf(r v1alpha1.AnyReplication, namespaces []corev1.Namespace) claim {
-	c := claim{ref: v1alpha1.KindOf(r) + "/" + v1alpha1.RefOf(r), namespace: r.GetNamespace(), spec: r.ReplicationSpec(), sources: []string{r.GetNamespace()}}
+	c := claim{ref: scope.Owner(r.GetNamespace(), r.GetName()), namespace: r.GetNamespace(), spec: r.ReplicationSpec(), sources: []string{r.GetNamespace()}}
 	if r.GetNamespace() == "" {
 		c.sources = scope.SourceNamespaces(r.GetName(), r.NamespaceSelector(), namespaces)
 	}

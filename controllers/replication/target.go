@@ -9,8 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -90,7 +88,7 @@ func (tr *targetResult) add(c mirror.Change) {
 // the spec into one engine pass, and the pass's change set into the target's result.
 func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Target, src sourceSet, g gathered) targetResult {
 	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}, drift: mirror.DriftPolicy(s.spec.Drift.Policy)}
-	cl, rc, why := r.connected(ctx, t.Cluster)
+	cl, rc, why := r.Registry.Ready(ctx, r.Client, t.Cluster)
 	if cl == nil {
 		res.unavailable = why
 		return res
@@ -189,8 +187,7 @@ func (r *Reconciler) pass(ctx context.Context, s *subject, t v1alpha1.Target, cl
 	}
 	return &mirror.Pass{
 		Engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
-		Policy: mirror.Policy{Drift: mirror.DriftPolicy(s.spec.Drift.Policy), Adopt: s.spec.ConflictPolicy == v1alpha1.ConflictAdopt,
-			AllowedManagers: s.spec.Drift.AllowedFieldManagers},
+		Policy: scope.Policy(s.spec),
 		Book: r.mem.copies.Begin(s.ref, cl.ID), Workers: r.Options.Workers, Generation: s.obj.GetGeneration(),
 		Dests: dests, Source: g.contents, Now: r.Now,
 		Desired: func(src *unstructured.Unstructured, dest string) (*unstructured.Unstructured, error) {
@@ -243,29 +240,6 @@ func (r *Reconciler) drRefusal(ctx context.Context, cl *clusters.Cluster, gvk sc
 	return cl.Access.Refusal(ctx, m)
 }
 
-// connected returns the target's client and RemoteCluster when it is Ready, or why not.
-func (r *Reconciler) connected(ctx context.Context, name string) (*clusters.Cluster, *v1alpha1.RemoteCluster, string) {
-	rc := &v1alpha1.RemoteCluster{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, rc); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil, fmt.Sprintf("RemoteCluster %q does not exist", name)
-		}
-		return nil, nil, fmt.Sprintf("cannot read RemoteCluster %q: %v", name, err)
-	}
-	if c := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
-		msg := "not probed yet"
-		if c != nil {
-			msg = c.Message
-		}
-		return nil, nil, fmt.Sprintf("RemoteCluster %q is not ready: %s", name, msg)
-	}
-	cl, ok := r.Registry.Get(name)
-	if !ok {
-		return nil, nil, fmt.Sprintf("RemoteCluster %q is not connected yet", name)
-	}
-	return cl, rc, ""
-}
-
 // tenantRefusal says why a namespaced Replication may not write to target t on RemoteCluster rc,
 // or "". The webhook rejects such a Replication; this guard holds when it was admitted while the
 // webhook was down or before an admin narrowed the RemoteCluster or relabeled the namespace.
@@ -287,30 +261,12 @@ func (r *Reconciler) tenantRefusal(ctx context.Context, s *subject, t v1alpha1.T
 	return "refused: " + strings.Join(msgs, "; ")
 }
 
-// liveCopies lists a replication's managed copies of a kind in the DR namespaces (metadata only),
-// keyed by namespace/name; copies another replication owns (one of the same name, say) are not
-// its own. A cluster that does not answer fails the list within a bounded time.
+// liveCopies lists the replication's copies of a kind in the DR namespaces, within a bounded
+// time: a cluster that does not answer fails the list.
 func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk schema.GroupVersionKind, s *subject, namespaces []string) (map[string]*metav1.PartialObjectMetadata, error) {
-	owner := scope.Owner(s.obj.GetNamespace(), s.name())
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	out := map[string]*metav1.PartialObjectMetadata{}
-	for _, ns := range namespaces {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := cl.Cache.List(lctx, list, client.InNamespace(ns), client.MatchingLabels{keys.LabelReplication: s.name()}); err != nil {
-			return nil, err
-		}
-		for i := range list.Items {
-			item := &list.Items[i]
-			if mirror.IsOwnedByOther(item, owner) {
-				continue
-			}
-			item.SetGroupVersionKind(gvk)
-			out[ns+"/"+item.GetName()] = item
-		}
-	}
-	return out, nil
+	return mirror.LiveCopies(lctx, cl.Cache, gvk, namespaces, s.name(), scope.Owner(s.obj.GetNamespace(), s.name()))
 }
 
 // observe counts one change in the metrics: actions, drift, and the propagation lag of a write.

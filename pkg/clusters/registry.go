@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -22,6 +23,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
+	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/access"
 )
 
@@ -144,6 +146,30 @@ func (r *Registry) Get(name string) (*Cluster, bool) {
 	defer r.mu.RUnlock()
 	c, ok := r.clusters[name]
 	return c, ok
+}
+
+// Ready returns the cluster of RemoteCluster name and the RemoteCluster when it is Ready and
+// connected, or why not.
+func (r *Registry) Ready(ctx context.Context, c client.Reader, name string) (*Cluster, *v1alpha1.RemoteCluster, string) {
+	rc := &v1alpha1.RemoteCluster{}
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, rc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil, fmt.Sprintf("RemoteCluster %q does not exist", name)
+		}
+		return nil, nil, fmt.Sprintf("cannot read RemoteCluster %q: %v", name, err)
+	}
+	if cond := meta.FindStatusCondition(rc.Status.Conditions, v1alpha1.ConditionReady); cond == nil || cond.Status != metav1.ConditionTrue {
+		msg := "not probed yet"
+		if cond != nil {
+			msg = cond.Message
+		}
+		return nil, nil, fmt.Sprintf("RemoteCluster %q is not ready: %s", name, msg)
+	}
+	cl, ok := r.Get(name)
+	if !ok {
+		return nil, nil, fmt.Sprintf("RemoteCluster %q is not connected yet", name)
+	}
+	return cl, rc, ""
 }
 
 // Connect returns the cluster for name, building a new client and cache when there is none or

@@ -7,7 +7,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 // Namespaces are the DR namespaces known to exist, per connection of a DR cluster, and whether
@@ -68,4 +72,27 @@ func (n *Namespaces) Len() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return len(n.created)
+}
+
+// LiveCopies lists a replication's copies of a kind in DR namespaces (metadata from the DR
+// cache), keyed by namespace/name. Copies another replication owns (one of the same name, say)
+// are not its own.
+func LiveCopies(ctx context.Context, c client.Reader, gvk schema.GroupVersionKind, namespaces []string, replication, owner string) (map[string]*metav1.PartialObjectMetadata, error) {
+	out := map[string]*metav1.PartialObjectMetadata{}
+	for _, ns := range namespaces {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := c.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{keys.LabelReplication: replication}); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			item := &list.Items[i]
+			if IsOwnedByOther(item, owner) {
+				continue
+			}
+			item.SetGroupVersionKind(gvk)
+			out[ns+"/"+item.GetName()] = item
+		}
+	}
+	return out, nil
 }

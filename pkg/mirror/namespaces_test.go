@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/drsyncer/dr-syncer/api/keys"
 )
 
 func ns(name string) *corev1.Namespace {
@@ -46,5 +48,22 @@ func TestNamespacesEnsure(t *testing.T) {
 	n.ForgetConnection("dr#1")
 	if n.Len() != 0 {
 		t.Fatal("a previous connection's namespaces are remembered")
+	}
+}
+
+// A replication's live copies are its own: copies another replication owns are not, whatever
+// their label says.
+func TestLiveCopies(t *testing.T) {
+	copyOf := func(name, owner string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop-dr", Name: name,
+			Labels:      map[string]string{keys.LabelManagedBy: keys.ManagedByValue, keys.LabelReplication: "prod"},
+			Annotations: map[string]string{keys.AnnotationOwner: owner}}}
+	}
+	other := copyOf("other", "ClusterReplication/prod")
+	other.Labels[keys.LabelReplication] = "other"
+	c := fake.NewClientBuilder().WithObjects(copyOf("mine", "ClusterReplication/prod"), copyOf("theirs", "Replication/shop/prod"), other).Build()
+	live, err := LiveCopies(context.Background(), c, configMaps, []string{"shop-dr"}, "prod", "ClusterReplication/prod")
+	if err != nil || len(live) != 1 || live["shop-dr/mine"] == nil || live["shop-dr/mine"].GroupVersionKind() != configMaps {
+		t.Fatalf("live copies %v (%v), want shop-dr/mine only, with its kind", live, err)
 	}
 }

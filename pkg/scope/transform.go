@@ -4,6 +4,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -46,4 +47,10 @@ func Owner(namespace, name string) string {
 		return "ClusterReplication/" + name
 	}
 	return "Replication/" + namespace + "/" + name
+}
+
+// Policy is the mirror engine's policy for a replication's spec.
+func Policy(spec *v1alpha1.ReplicationSpec) mirror.Policy {
+	return mirror.Policy{Drift: mirror.DriftPolicy(spec.Drift.Policy), Adopt: spec.ConflictPolicy == v1alpha1.ConflictAdopt,
+		AllowedManagers: spec.Drift.AllowedFieldManagers}
 }

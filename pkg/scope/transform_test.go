@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
+	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
@@ -40,5 +41,20 @@ func TestTransformOptions(t *testing.T) {
 				t.Fatalf("patches not carried: %+v", o.Patches)
 			}
 		})
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	spec := &v1alpha1.ReplicationSpec{ConflictPolicy: v1alpha1.ConflictAdopt}
+	spec.Default()
+	spec.Drift.Policy = v1alpha1.DriftReport
+	spec.Drift.AllowedFieldManagers = []string{"hpa"}
+	p := Policy(spec)
+	if p.Drift != mirror.DriftReport || !p.Adopt || len(p.AllowedManagers) != 1 || p.LiveIsComplete {
+		t.Fatalf("policy %+v", p)
+	}
+	spec.ConflictPolicy = v1alpha1.ConflictSkip
+	if Policy(spec).Adopt {
+		t.Fatal("conflictPolicy Skip adopts")
 	}
 }
