@@ -65,7 +65,6 @@ func (s *ReplicationSpec) HasTarget(cluster string) bool {
 	return slices.ContainsFunc(s.Targets, func(t Target) bool { return t.Cluster == cluster })
 }
 
-
 // Target is the target of the spec that writes to RemoteCluster cluster.
 func (s *ReplicationSpec) Target(cluster string) (Target, bool) {
 	for _, t := range s.Targets {

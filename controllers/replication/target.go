@@ -188,7 +188,7 @@ func (r *Reconciler) pass(ctx context.Context, s *subject, t v1alpha1.Target, cl
 	return &mirror.Pass{
 		Engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
 		Policy: scope.Policy(s.spec),
-		Book: r.mem.copies.Begin(s.ref, cl.ID), Workers: r.Options.Workers, Generation: s.obj.GetGeneration(),
+		Book:   r.mem.copies.Begin(s.ref, cl.ID), Workers: r.Options.Workers, Generation: s.obj.GetGeneration(),
 		Dests: dests, Source: g.contents, Now: r.Now,
 		Desired: func(src *unstructured.Unstructured, dest string) (*unstructured.Unstructured, error) {
 			// The Secret type is not in metadata: checked again now that the content is read.
