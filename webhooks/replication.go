@@ -140,60 +140,41 @@ func claimOf(r v1alpha1.AnyReplication, namespaces []corev1.Namespace) claim {
 	return c
 }
 
-type replicationValidator struct{ *replicationWebhook }
+// validator validates either replication kind.
+type validator[T v1alpha1.AnyReplication] struct{ *replicationWebhook }
 
-func (v replicationValidator) ValidateCreate(ctx context.Context, obj *v1alpha1.Replication) (admission.Warnings, error) {
+func (v validator[T]) ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error) {
 	return v.check(ctx, obj)
 }
 
-func (v replicationValidator) ValidateUpdate(ctx context.Context, _, obj *v1alpha1.Replication) (admission.Warnings, error) {
+func (v validator[T]) ValidateUpdate(ctx context.Context, _, obj T) (admission.Warnings, error) {
 	return v.check(ctx, obj)
 }
 
-func (replicationValidator) ValidateDelete(context.Context, *v1alpha1.Replication) (admission.Warnings, error) {
+func (validator[T]) ValidateDelete(context.Context, T) (admission.Warnings, error) {
 	return nil, nil
 }
 
-func (v replicationValidator) check(ctx context.Context, obj *v1alpha1.Replication) (admission.Warnings, error) {
-	var errs field.ErrorList
-	if obj.Namespace == v.opts.ControllerNamespace || scope.IsSystemNamespace(obj.Namespace) {
-		errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), fmt.Sprintf("namespace %q is never replicated", obj.Namespace)))
-	}
-	errs = append(errs, validateName(obj.Name)...)
-	warnings, ruleErrs, err := v.validate(ctx, claimOf(obj, nil))
-	if err != nil {
-		return nil, err
-	}
-	return warnings, invalid(obj, append(errs, ruleErrs...))
-}
-
-type clusterReplicationValidator struct{ *replicationWebhook }
-
-func (v clusterReplicationValidator) ValidateCreate(ctx context.Context, obj *v1alpha1.ClusterReplication) (admission.Warnings, error) {
-	return v.check(ctx, obj)
-}
-
-func (v clusterReplicationValidator) ValidateUpdate(ctx context.Context, _, obj *v1alpha1.ClusterReplication) (admission.Warnings, error) {
-	return v.check(ctx, obj)
-}
-
-func (clusterReplicationValidator) ValidateDelete(context.Context, *v1alpha1.ClusterReplication) (admission.Warnings, error) {
-	return nil, nil
-}
-
-func (v clusterReplicationValidator) check(ctx context.Context, obj *v1alpha1.ClusterReplication) (admission.Warnings, error) {
-	var nss corev1.NamespaceList
-	if err := v.client.List(ctx, &nss); err != nil {
-		return nil, fmt.Errorf("failed to list Namespaces: %w", err)
-	}
-	var errs field.ErrorList
-	if sel := obj.Spec.NamespaceSelector; sel != nil {
-		if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "namespaceSelector"), sel, err.Error()))
+func (v validator[T]) check(ctx context.Context, obj T) (admission.Warnings, error) {
+	errs := validateName(obj.GetName())
+	var namespaces []corev1.Namespace
+	if ns := obj.GetNamespace(); ns != "" {
+		if ns == v.opts.ControllerNamespace || scope.IsSystemNamespace(ns) {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "namespace"), fmt.Sprintf("namespace %q is never replicated", ns)))
+		}
+	} else {
+		var nss corev1.NamespaceList
+		if err := v.client.List(ctx, &nss); err != nil {
+			return nil, fmt.Errorf("failed to list Namespaces: %w", err)
+		}
+		namespaces = nss.Items
+		if sel := obj.NamespaceSelector(); sel != nil {
+			if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+				errs = append(errs, field.Invalid(field.NewPath("spec", "namespaceSelector"), sel, err.Error()))
+			}
 		}
 	}
-	errs = append(errs, validateName(obj.Name)...)
-	warnings, ruleErrs, err := v.validate(ctx, claimOf(obj, nss.Items))
+	warnings, ruleErrs, err := v.validate(ctx, claimOf(obj, namespaces))
 	if err != nil {
 		return nil, err
 	}

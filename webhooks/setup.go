@@ -49,12 +49,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		}}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.Replication{}).
 		WithDefaulter(defaulter[*v1alpha1.Replication]{}).
-		WithValidator(replicationValidator{repl}).Complete(); err != nil {
+		WithValidator(validator[*v1alpha1.Replication]{repl}).Complete(); err != nil {
 		return fmt.Errorf("failed to set up the Replication webhooks: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.ClusterReplication{}).
 		WithDefaulter(defaulter[*v1alpha1.ClusterReplication]{}).
-		WithValidator(clusterReplicationValidator{repl}).Complete(); err != nil {
+		WithValidator(validator[*v1alpha1.ClusterReplication]{repl}).Complete(); err != nil {
 		return fmt.Errorf("failed to set up the ClusterReplication webhooks: %w", err)
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RemoteCluster{}).

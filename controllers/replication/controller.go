@@ -1,6 +1,6 @@
-// Package replication reconciles ClusterReplications and Replications: it resolves the source
-// namespaces, backfills the replication label, computes each object's DR copy, applies it to every
-// target through the mirror engine, prunes orphans, and reports status, events and metrics.
+// Package replication reconciles ClusterReplications and Replications. It translates: the spec
+// into what the source side gathers (pkg/source) and into one engine pass per target (pkg/mirror),
+// and the passes' change sets into status (a pure function), events and metrics.
 package replication
 
 import (

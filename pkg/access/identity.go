@@ -2,6 +2,8 @@
 // `kubectl drsyncer join` creates there (a ServiceAccount, the ClusterRole of exactly what
 // mirroring needs, and the right to renew its own token), the kubeconfig that carries its bound
 // token, and when that token is renewed. Tests, docs/security.md and join use the same rules.
+// Kinds checks, on the source or a DR cluster, that dr-syncer may list and watch a kind before an
+// informer is started for it.
 package access
 
 import (

@@ -1,6 +1,8 @@
-// Package mirror is the apply engine: it decides, per object, what a DR copy needs (pure), writes
-// with server-side apply as field manager "dr-syncer", prunes orphans behind a mass-delete breaker,
-// and reports everything as a change set. It knows nothing of dr-syncer's API types.
+// Package mirror is the engine, over a client: a Pass over one target plans from metadata what each
+// DR copy needs (Plan, Decide: pure), reads content only for what it writes, writes with bounded
+// concurrency (a plain create, or server-side apply as field manager "dr-syncer"), replaces what
+// only a re-creation can change, prunes orphans behind a mass-delete breaker (PlanPrune, Budget),
+// and returns a ChangeSet. It knows nothing of dr-syncer's API types.
 package mirror
 
 import (

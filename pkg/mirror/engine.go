@@ -141,8 +141,13 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 
 func (e *Engine) apply(ctx context.Context, desired *unstructured.Unstructured, c Change) Change {
 	version, err := e.writer().Apply(ctx, desired, FieldManager)
+	return c.written("apply", version, err)
+}
+
+// written is the change after a write: failed with the error, or at the version written.
+func (c Change) written(verb, version string, err error) Change {
 	if err != nil {
-		c.Err = fmt.Errorf("failed to apply %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
+		c.Err = fmt.Errorf("failed to %s %s %s/%s: %w", verb, c.GroupKind.Kind, c.Namespace, c.Name, err)
 		c.Action = ActionFailed
 		return c
 	}
@@ -160,13 +165,7 @@ func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured,
 		p.LiveIsComplete = false
 		return e.Apply(ctx, desired, nil, p)
 	}
-	if err != nil {
-		c.Err = fmt.Errorf("failed to create %s %s/%s: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
-		c.Action = ActionFailed
-		return c
-	}
-	c.LiveVersion = version
-	return c
+	return c.written("create", version, err)
 }
 
 // createdCopy is desired as a plain create writes it: typed when it can be, marked so that its

@@ -1,10 +1,11 @@
-// Package source reads the content of source objects, which the source cache does not hold
-// (it keeps metadata only). Contents serves one pass: it reads only what the pass writes, lists a
-// namespace's objects in pages when many need content, and memoizes them. Reader lists full
-// objects of built-in kinds as protobuf and hands them out as unstructured, as a JSON LIST would. Protobuf costs the API server that encodes it and the
-// controller that decodes it a fraction of JSON; the catch is that decoding into Go types drops
-// fields the types do not know, so it is used only while the server is not newer than the API
-// types compiled into this binary.
+// Package source is dr-syncer's side of the source cluster. Informers are the metadata informers
+// of the kinds replications include, started when a pass first gathers a kind and stopped when no
+// replication has included it for a while. Contents reads the content a pass writes (the cache
+// keeps metadata only): only what the pass writes, in pages when many objects of a namespace need
+// it, memoized for the pass. Reader lists built-in kinds as protobuf, which costs both sides a
+// fraction of JSON, while the server is not newer than the compiled API types (decoding into Go
+// types drops the fields they do not know). Labeler backfills the replication label the webhook
+// missed, and confirms with a read that a copy's source is gone before its copy is pruned.
 package source
 
 import (
