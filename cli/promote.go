@@ -14,11 +14,12 @@ import (
 
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/failover"
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 )
 
 func (o *options) promoteCommand() *cobra.Command {
 	var target string
-	var fenceSource, dryRun bool
+	var fenceSource, dryRun, force bool
 	cmd := &cobra.Command{
 		Use:   "promote NAME --target CLUSTER",
 		Short: "Fail over: bring the DR copies of a replication to life on the DR cluster",
@@ -31,12 +32,19 @@ When the source cluster answers, the replication is fenced first (spec.suspend=t
 --fence-source the source workloads are also scaled to zero. promote needs only the DR cluster:
 when the source does not answer it promotes anyway and says so; run it again once the source is
 back to fence the replication. It is idempotent: a run that was interrupted is finished by the
-next, which changes only what is still left.`,
+next, which changes only what is still left.
+
+Before it changes anything, promote checks on the DR cluster that every copy has there what it needs
+to run (ConfigMaps, Secrets, ServiceAccounts, claims and their StorageClass, pull Secrets,
+PriorityClass, RuntimeClass, IngressClass, Role or ClusterRole, the CRD of a custom resource), the
+check behind the replication's FailoverReady condition. It refuses, writing nothing, while something
+is missing, unless --force; --dry-run lists what is missing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.runPromote(cmd.Context(), args[0], target, fenceSource, dryRun)
+			return o.runPromote(cmd.Context(), args[0], target, fenceSource, dryRun, force)
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "Promote even though objects the copies need are missing on the DR cluster.")
 	cmd.Flags().StringVar(&target, "target", "", "The target (RemoteCluster name) that --dr-context points at.")
 	cmd.Flags().BoolVar(&fenceSource, "fence-source", false, "Also scale the source workloads to zero and suspend its CronJobs (the previous values are recorded; demote restores them).")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "Print the plan; change nothing.")
@@ -79,10 +87,11 @@ type failoverRun struct {
 	source      []*planned
 	copies      []*planned
 	untouched   int // copies that needed nothing
+	blockers    []readiness.Blocker
 	start       time.Time
 }
 
-func (o *options) runPromote(ctx context.Context, name, target string, fenceSource, dryRun bool) error {
+func (o *options) runPromote(ctx context.Context, name, target string, fenceSource, dryRun, force bool) error {
 	run := &failoverRun{verb: "promote", name: name, target: target, start: time.Now()}
 	dr, rep, src, err := o.prepare(ctx, run)
 	if err != nil {
@@ -94,6 +103,11 @@ func (o *options) runPromote(ctx context.Context, name, target string, fenceSour
 	}
 	if len(copies) == 0 {
 		return fmt.Errorf("no copies of %s on the DR cluster (context %q): nothing to promote", name, o.drContext)
+	}
+	run.blockers = failoverBlockers(ctx, dr, copies)
+	refusal := o.notReady(run, force)
+	if refusal != nil && !dryRun {
+		return refusal
 	}
 	now := o.now()
 	run.plan(copies, func(obj *unstructured.Unstructured) (failover.Step, error) { return failover.Promote(obj, now) })
@@ -110,7 +124,10 @@ func (o *options) runPromote(ctx context.Context, name, target string, fenceSour
 		run.replication = fmt.Sprintf("already fenced: %s %s is suspended", rep.kind(), rep.ref())
 	}
 	if dryRun {
-		return o.printPlan(run, fence)
+		if err := o.printPlan(run, fence); err != nil {
+			return err
+		}
+		return refusal
 	}
 	fenceFailed := 0
 	if fence {
@@ -225,4 +242,35 @@ func (o *options) planSource(ctx context.Context, src client.Client, copies []*u
 		}
 	}
 	return out
+}
+
+// failoverBlockers are the objects the replication's copies need on the DR cluster and it lacks:
+// the decision behind the controller's FailoverReady condition, made from the copies themselves, so
+// that it holds when the source is gone.
+func failoverBlockers(ctx context.Context, dr client.Client, copies []*unstructured.Unstructured) []readiness.Blocker {
+	needs := map[readiness.Ref][]readiness.Ref{}
+	for _, c := range copies {
+		gk := c.GroupVersionKind().GroupKind()
+		needs[readiness.Ref{Group: gk.Group, Kind: gk.Kind, Namespace: c.GetNamespace(), Name: c.GetName()}] = readiness.Needs(c)
+	}
+	checker := &readiness.Checker{Client: dr}
+	return readiness.Missing(needs, func(r readiness.Ref) bool { return checker.Exists(ctx, r) })
+}
+
+// notReady lists what blocks a failover and returns the refusal, nil when nothing is missing or
+// the operator forces it.
+func (o *options) notReady(run *failoverRun, force bool) error {
+	if len(run.blockers) == 0 {
+		return nil
+	}
+	w := o.out
+	fmt.Fprintf(w, "not ready for failover: %d object(s) the copies need are missing on the DR cluster:\n", len(run.blockers))
+	for _, b := range run.blockers {
+		fmt.Fprintf(w, "  %s (needed by %s)\n", b.Missing, b.NeededBy)
+	}
+	if force {
+		fmt.Fprintln(w, "promoting anyway (--force)")
+		return nil
+	}
+	return fmt.Errorf("%s is not ready for failover on %s: provide what is missing (cluster-scoped objects are the platform admin's), or pass --force", run.name, run.target)
 }

@@ -75,7 +75,7 @@ func (o *options) printStatus(reps []*replication) {
 		return
 	}
 	w := tabwriter.NewWriter(o.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "REPLICATION\tTARGET\tMODE\tREADY\tSYNCED\tDRIFTED\tFAILED\tCONFLICTS\tPROMOTED\tLAST-SYNC\tRECOVERY-POINT")
+	fmt.Fprintln(w, "REPLICATION\tTARGET\tMODE\tREADY\tSYNCED\tDRIFTED\tFAILED\tCONFLICTS\tPROMOTED\tFAILOVER-READY\tLAST-SYNC\tRECOVERY-POINT")
 	now := o.now()
 	for _, r := range reps {
 		ready := meta.FindStatusCondition(r.status.Conditions, v1alpha1.ConditionReady)
@@ -94,11 +94,23 @@ func (o *options) printStatus(reps []*replication) {
 			} else {
 				row = targetRow{"-", "-", "-", "-", "-"}
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ref(), t.Cluster, r.spec.Mode, readyText,
-				row.synced, row.drifted, row.failed, row.conflicts, row.promoted, lastSync(ts, now), RecoveryPoint(r.spec, ready, ts, now))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ref(), t.Cluster, r.spec.Mode, readyText,
+				row.synced, row.drifted, row.failed, row.conflicts, row.promoted, FailoverReady(ts), lastSync(ts, now), RecoveryPoint(r.spec, ready, ts, now))
 		}
 	}
 	_ = w.Flush()
+}
+
+// FailoverReady says whether a target's copies can run at failover: "Yes", "No (N missing)", or
+// "unknown" when the last pass could not check.
+func FailoverReady(ts *v1alpha1.TargetStatus) string {
+	switch {
+	case ts == nil || ts.FailoverReady == nil:
+		return "unknown"
+	case *ts.FailoverReady:
+		return "Yes"
+	}
+	return fmt.Sprintf("No (%d missing)", len(ts.FailoverBlockers))
 }
 
 type targetRow struct{ synced, drifted, failed, conflicts, promoted string }

@@ -43,3 +43,20 @@ func TestRecoveryPoint(t *testing.T) {
 		})
 	}
 }
+
+func TestFailoverReadyColumn(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		ts   *v1alpha1.TargetStatus
+		want string
+	}{
+		{nil, "unknown"},
+		{&v1alpha1.TargetStatus{}, "unknown"},
+		{&v1alpha1.TargetStatus{FailoverReady: &yes}, "Yes"},
+		{&v1alpha1.TargetStatus{FailoverReady: &no, FailoverBlockers: []v1alpha1.ObjectProblem{{Kind: "ConfigMap"}, {Kind: "StorageClass"}}}, "No (2 missing)"},
+	} {
+		if got := FailoverReady(tc.ts); got != tc.want {
+			t.Errorf("FailoverReady(%+v) = %q, want %q", tc.ts, got, tc.want)
+		}
+	}
+}

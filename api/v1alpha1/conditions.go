@@ -9,11 +9,17 @@ const (
 	ConditionDrifted     = "Drifted"
 	// ConditionAuthorized (RemoteCluster): the DR identity may do what mirroring the default kinds needs.
 	ConditionAuthorized = "Authorized"
+	// ConditionFailoverReady (replications): every copy has on its DR cluster what it needs to run.
+	ConditionFailoverReady = "FailoverReady"
 )
 
 // Condition reasons.
 const (
-	ReasonSucceeded         = "Succeeded"
+	ReasonSucceeded = "Succeeded"
+	// ReasonMissingDependencies: a copy needs an object its DR cluster lacks (FailoverReady).
+	ReasonMissingDependencies = "MissingDependencies"
+	// ReasonNotChecked: a target could not be checked (FailoverReady Unknown).
+	ReasonNotChecked        = "NotChecked"
 	ReasonProgressing       = "Progressing"
 	ReasonSuspended         = "Suspended"
 	ReasonPartialFailure    = "PartialFailure"

@@ -357,6 +357,17 @@ type TargetStatus struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +optional
 	Problems []ObjectProblem `json:"problems,omitempty"`
+	// FailoverReady says whether every copy on this target has on the DR cluster what it needs to
+	// run (ConfigMaps, Secrets, ServiceAccounts, claims, StorageClasses, PriorityClasses, ...);
+	// unset when the last pass could not check.
+	// +optional
+	FailoverReady *bool `json:"failoverReady,omitempty"`
+	// FailoverBlockers lists up to 20 objects the copies need that the DR cluster lacks: reason
+	// Missing, and the copy that needs each. Cluster-scoped ones are the platform admin's to
+	// provide; dr-syncer reports them and never mirrors them.
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	FailoverBlockers []ObjectProblem `json:"failoverBlockers,omitempty"`
 }
 
 // DeletionCount is how many copies a target deleted in one minute.

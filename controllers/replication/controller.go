@@ -32,6 +32,7 @@ import (
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 	"github.com/drsyncer/dr-syncer/pkg/schedule"
 	"github.com/drsyncer/dr-syncer/pkg/source"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -96,6 +97,9 @@ type memory struct {
 	deletes *mirror.DeleteLogs
 
 	mu sync.Mutex
+	// checkers say what exists on each DR cluster connection, for failover readiness; an answer
+	// holds for a minute, so a dependency created on DR is seen within it.
+	checkers map[string]checkerEntry
 	// backfills are when each replication last labeled what the webhook missed.
 	backfills *schedule.Backfills
 	// retries are the pending retries of failed Scheduled passes.
@@ -116,12 +120,31 @@ func (m *memory) observe(cl *clusters.Cluster) {
 		return
 	}
 	m.namespaces.ForgetConnection(prev)
+	delete(m.checkers, prev)
 	m.copies.ForgetConnection(prev)
+}
+
+type checkerEntry struct {
+	checker *readiness.Checker
+	since   time.Time
+}
+
+// checker is the readiness checker of a DR cluster's connection, renewed every minute.
+func (m *memory) checker(cl *clusters.Cluster, now time.Time) *readiness.Checker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.checkers[cl.ID]
+	if !ok || now.Sub(e.since) >= time.Minute {
+		e = checkerEntry{checker: &readiness.Checker{Client: cl.Client}, since: now}
+		m.checkers[cl.ID] = e
+	}
+	return e.checker
 }
 
 func newMemory() *memory {
 	return &memory{changes: metrics.NewChanges(), copies: mirror.NewCopyMemory(), namespaces: mirror.NewNamespaces(), deletes: mirror.NewDeleteLogs(),
-		backfills: schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{}}
+		backfills: schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{},
+		checkers: map[string]checkerEntry{}}
 }
 
 // Shared is what both controllers share: one memory, the source informers, one trigger channel

@@ -21,6 +21,7 @@ func (r *Reconciler) report(ctx context.Context, s *subject, results []targetRes
 	*s.status = st
 	for _, ts := range st.Targets {
 		r.Metrics.Objects(s.ref, ts.Cluster, map[string]int32{"synced": ts.Synced, "failed": ts.Failed, "drifted": ts.Drifted, "conflicts": ts.Conflicts})
+		r.Metrics.FailoverReady(s.ref, ts.Cluster, ts.FailoverReady != nil, ts.FailoverReady != nil && *ts.FailoverReady)
 	}
 	for _, p := range prev {
 		if st.Target(p.Cluster) == nil {

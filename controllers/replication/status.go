@@ -72,6 +72,8 @@ type pass struct {
 type passSummary struct {
 	unavailable, failing, stalled, promoted, missing []string
 	drifted                                          int
+	// unchecked are the targets whose readiness was not checked; blocked names the first blockers.
+	unchecked, blocked []string
 }
 
 // passStatus is the status a pass leaves: prev with the targets, conditions and handled
@@ -107,6 +109,7 @@ func targetStatus(prev *v1alpha1.TargetStatus, res targetResult, p pass, sum *pa
 	ts.Drifted, ts.Promoted = int32(res.drifted), int32(res.promoted)
 	ts.Conflicts, ts.Retained = int32(res.counts[mirror.ActionConflict]), int32(res.counts[mirror.ActionRetain])
 	ts.RecentDeletions = recentDeletions(prev, res)
+	ts.FailoverReady, ts.FailoverBlockers = failoverStatus(res)
 	summarize(res, sum)
 	problems := append(append([]problem{}, p.gatherProblems...), res.problems...)
 	switch {
@@ -123,6 +126,24 @@ func targetStatus(prev *v1alpha1.TargetStatus, res targetResult, p pass, sum *pa
 		ts.Problems = append(ts.Problems, v1alpha1.ObjectProblem{Kind: pr.kind, Namespace: pr.namespace, Name: pr.name, Reason: pr.reason, Message: pr.message})
 	}
 	return ts
+}
+
+// failoverStatus is a target's failover readiness: nil when it was not checked.
+func failoverStatus(res targetResult) (*bool, []v1alpha1.ObjectProblem) {
+	if !res.checked {
+		return nil, nil
+	}
+	ready := len(res.blockers) == 0
+	var out []v1alpha1.ObjectProblem
+	for _, b := range res.blockers[:min(len(res.blockers), maxProblems)] {
+		name := b.Missing.Name
+		if b.Missing.Kind == "CustomResourceDefinition" {
+			name += "." + b.Missing.Group
+		}
+		out = append(out, v1alpha1.ObjectProblem{Kind: b.Missing.Kind, Namespace: b.Missing.Namespace, Name: name, Reason: "Missing",
+			Message: fmt.Sprintf("needed by %s; not on cluster %s", b.NeededBy, res.cluster)})
+	}
+	return &ready, out
 }
 
 // recentDeletions is the delete log of a target in status; an unavailable target deleted nothing
@@ -150,6 +171,12 @@ func summarize(res targetResult, sum *passSummary) {
 	}
 	if res.stalled != "" {
 		sum.stalled = append(sum.stalled, res.stalled)
+	}
+	if !res.checked {
+		sum.unchecked = append(sum.unchecked, res.cluster)
+	}
+	for _, b := range res.blockers {
+		sum.blocked = append(sum.blocked, fmt.Sprintf("%s on %s (needed by %s)", b.Missing, res.cluster, b.NeededBy))
 	}
 	sum.drifted += res.drifted
 }
@@ -186,12 +213,29 @@ func setPassConditions(st *v1alpha1.ReplicationStatus, p pass, sum passSummary) 
 	} else {
 		set(v1alpha1.ConditionDrifted, false, v1alpha1.ReasonNoDrift, "every DR copy matches its desired state")
 	}
+	setFailoverReady(st, p.generation, sum)
 	set(v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "pass finished")
 	if len(sum.stalled) > 0 {
 		set(v1alpha1.ConditionStalled, true, v1alpha1.ReasonMassDeleteBlocked, "%s", strings.Join(sum.stalled, "; "))
 	} else {
 		set(v1alpha1.ConditionStalled, false, v1alpha1.ReasonSucceeded, "not stalled")
 	}
+}
+
+// setFailoverReady says whether every copy can run at failover: False names the first missing
+// objects, Unknown the targets that could not be checked.
+func setFailoverReady(st *v1alpha1.ReplicationStatus, generation int64, sum passSummary) {
+	c := metav1.Condition{Type: v1alpha1.ConditionFailoverReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonSucceeded,
+		Message: "every DR copy has on its cluster what it needs to run", ObservedGeneration: generation}
+	switch {
+	case len(sum.blocked) > 0:
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonMissingDependencies
+		c.Message = fmt.Sprintf("missing on DR: %s; see status.targets[].failoverBlockers", first(sum.blocked))
+	case len(sum.unchecked) > 0:
+		c.Status, c.Reason = metav1.ConditionUnknown, v1alpha1.ReasonNotChecked
+		c.Message = "not checked: " + strings.Join(sum.unchecked, ", ") + " could not be reached in the last pass"
+	}
+	meta.SetStatusCondition(&st.Conditions, c)
 }
 
 func plural(n int) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 )
 
 func result(cluster string, counts map[mirror.Action]int) targetResult {
@@ -102,5 +103,55 @@ func TestTargetProblemsAreBounded(t *testing.T) {
 	ps := st.Targets[0].Problems
 	if len(ps) != maxProblems || ps[0].Kind != "RemoteCluster" || ps[0].Reason != "Unavailable" || ps[1].Kind != "Widget" {
 		t.Fatalf("%d problems, first %+v, %+v", len(ps), ps[0], ps[1])
+	}
+}
+
+// FailoverReady: True when every target was checked and lacks nothing; False names what is
+// missing; Unknown when a target could not be checked.
+func TestFailoverReadyStatus(t *testing.T) {
+	web := readiness.Ref{Group: "apps", Kind: "Deployment", Namespace: "shop-dr", Name: "web"}
+	missing := readiness.Blocker{Missing: readiness.Ref{Kind: "ConfigMap", Namespace: "shop-dr", Name: "settings"}, NeededBy: web}
+	crd := readiness.Blocker{Missing: readiness.Ref{Group: "example.com", Kind: "CustomResourceDefinition", Name: "Widget"},
+		NeededBy: readiness.Ref{Group: "example.com", Kind: "Widget", Namespace: "shop-dr", Name: "w"}}
+	ready := result("dr", nil)
+	ready.checked = true
+	blocked := ready
+	blocked.blockers = []readiness.Blocker{missing, crd}
+	unchecked := result("dr2", nil)
+	unchecked.unavailable = "not ready"
+	for _, tc := range []struct {
+		name    string
+		results []targetResult
+		status  metav1.ConditionStatus
+		reason  string
+		message string
+	}{
+		{"ready", []targetResult{ready}, metav1.ConditionTrue, v1alpha1.ReasonSucceeded, "every DR copy"},
+		{"a ConfigMap and a CRD missing", []targetResult{blocked, unchecked}, metav1.ConditionFalse, v1alpha1.ReasonMissingDependencies,
+			"missing on DR: ConfigMap shop-dr/settings on dr (needed by Deployment shop-dr/web), CustomResourceDefinition for Widget.example.com on dr"},
+		{"a target not checked", []targetResult{ready, unchecked}, metav1.ConditionUnknown, v1alpha1.ReasonNotChecked, "dr2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &v1alpha1.ReplicationSpec{}
+			spec.Default()
+			st, _ := passStatus(v1alpha1.ReplicationStatus{}, pass{spec: spec, results: tc.results, now: time.Now()})
+			c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionFailoverReady)
+			if c == nil || c.Status != tc.status || c.Reason != tc.reason || !strings.Contains(c.Message, tc.message) {
+				t.Fatalf("FailoverReady %+v, want %s %s %q", c, tc.status, tc.reason, tc.message)
+			}
+			ts := st.Targets[0]
+			if ts.FailoverReady == nil || *ts.FailoverReady != (len(tc.results[0].blockers) == 0) || len(ts.FailoverBlockers) != len(tc.results[0].blockers) {
+				t.Fatalf("target readiness %v, blockers %+v", ts.FailoverReady, ts.FailoverBlockers)
+			}
+		})
+	}
+	st, _ := passStatus(v1alpha1.ReplicationStatus{}, pass{spec: &v1alpha1.ReplicationSpec{}, results: []targetResult{blocked}, now: time.Now()})
+	if b := st.Targets[0].FailoverBlockers; b[0].Name != "settings" || b[0].Reason != "Missing" || b[0].Message != "needed by Deployment shop-dr/web; not on cluster dr" ||
+		b[1].Kind != "CustomResourceDefinition" || b[1].Name != "Widget.example.com" {
+		t.Fatalf("blockers %+v", b)
+	}
+	st, _ = passStatus(v1alpha1.ReplicationStatus{}, pass{spec: &v1alpha1.ReplicationSpec{}, results: []targetResult{unchecked}, now: time.Now()})
+	if st.Targets[0].FailoverReady != nil || st.Targets[0].FailoverBlockers != nil {
+		t.Fatal("a target that was not checked says it is ready or not")
 	}
 }

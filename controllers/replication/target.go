@@ -18,6 +18,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
 	"github.com/drsyncer/dr-syncer/pkg/source"
 	"github.com/drsyncer/dr-syncer/pkg/transform"
@@ -46,6 +47,9 @@ type targetResult struct {
 	// inFlight says some writes were not yet visible in the DR cache.
 	inFlight bool
 	drift    mirror.DriftPolicy
+	// checked says failover readiness was checked; blockers are what the copies need and DR lacks.
+	checked  bool
+	blockers []readiness.Blocker
 }
 
 func (tr *targetResult) add(c mirror.Change) {
@@ -121,6 +125,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Targ
 	p := r.pass(ctx, s, t, cl, g, dests, deleting)
 	cs := p.Run(ctx, kinds)
 	r.record(s, t, cs, &res)
+	res.blockers, res.checked = r.failoverBlockers(ctx, cl, cs), true
 	if planned && g.complete {
 		p.Book.Sweep() // copies of sources deleted under Retain, or no longer in scope
 	}
@@ -267,6 +272,19 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	return mirror.LiveCopies(lctx, cl.Cache, gvk, namespaces, s.name(), scope.Owner(s.obj.GetNamespace(), s.name()))
+}
+
+// failoverBlockers are the objects the copies on a target need that its DR cluster lacks: what
+// another copy provides is there, the rest is read from DR (once a minute per connection).
+func (r *Reconciler) failoverBlockers(ctx context.Context, cl *clusters.Cluster, cs mirror.ChangeSet) []readiness.Blocker {
+	needs := map[readiness.Ref][]readiness.Ref{}
+	for _, c := range cs.Changes {
+		if c.Action.Present() {
+			needs[readiness.Ref{Group: c.GroupKind.Group, Kind: c.GroupKind.Kind, Namespace: c.Namespace, Name: c.Name}] = c.Needs
+		}
+	}
+	checker := r.mem.checker(cl, r.Now())
+	return readiness.Missing(needs, func(ref readiness.Ref) bool { return checker.Exists(ctx, ref) })
 }
 
 // observe counts one change in the metrics: actions, drift, and the propagation lag of a write.

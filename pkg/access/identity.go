@@ -61,9 +61,20 @@ func Rules(extra []schema.GroupResource) []rbacv1.PolicyRule {
 	for _, g := range groups {
 		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: byGroup[g], Verbs: MirrorVerbs})
 	}
-	return append(rules,
+	rules = append(rules,
 		rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles"}, Verbs: []string{"escalate"}},
 		rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles", "clusterroles"}, Verbs: []string{"bind"}})
+	return append(rules, ReadinessRules...)
+}
+
+// ReadinessRules let dr-syncer see whether the cluster-scoped objects DR copies need exist there
+// (failover readiness): it reads them, never writes them.
+var ReadinessRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: []string{"get"}},
+	{APIGroups: []string{"scheduling.k8s.io"}, Resources: []string{"priorityclasses"}, Verbs: []string{"get"}},
+	{APIGroups: []string{"node.k8s.io"}, Resources: []string{"runtimeclasses"}, Verbs: []string{"get"}},
+	{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingressclasses"}, Verbs: []string{"get"}},
+	{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"clusterroles"}, Verbs: []string{"get"}},
 }
 
 // Granted returns the resources beyond the default kinds that rules grant MirrorVerbs on: what an

@@ -52,6 +52,12 @@ var (
 		Name: "drsyncer_replication_expected_interval_seconds", Help: "How often a replication is expected to pass (absent for Manual ones).",
 	}, []string{"replication"})
 
+	// FailoverReady is 1 while every copy on a target has on DR what it needs to run, else 0;
+	// absent while the target cannot be checked.
+	FailoverReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "drsyncer_failover_ready", Help: "1 when every DR copy on a target has on the DR cluster what it needs to run, 0 otherwise.",
+	}, []string{"replication", "target"})
+
 	// PassDuration is how long a pass over one replication takes.
 	PassDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "drsyncer_replication_pass_duration_seconds", Help: "Duration of a pass over one replication and all its targets.",
@@ -61,14 +67,15 @@ var (
 
 // All are dr-syncer's own metrics; the chart's alert rules are tested against their names and labels.
 var All = []prometheus.Collector{RemoteClusterUp, MirrorActions, DriftDetected, DriftCorrected,
-	PropagationLag, LastSyncTimestamp, Objects, PassDuration, ExpectedInterval}
+	PropagationLag, LastSyncTimestamp, Objects, PassDuration, ExpectedInterval, FailoverReady}
 
 // byReplication are the metrics with a replication label; byTarget those with a target label too.
 var (
 	byReplication = []*prometheus.MetricVec{MirrorActions.MetricVec, DriftDetected.MetricVec, DriftCorrected.MetricVec,
-		PropagationLag.MetricVec, LastSyncTimestamp.MetricVec, Objects.MetricVec, PassDuration.MetricVec, ExpectedInterval.MetricVec}
+		PropagationLag.MetricVec, LastSyncTimestamp.MetricVec, Objects.MetricVec, PassDuration.MetricVec, ExpectedInterval.MetricVec,
+		FailoverReady.MetricVec}
 	byTarget = []*prometheus.MetricVec{MirrorActions.MetricVec, DriftDetected.MetricVec, DriftCorrected.MetricVec,
-		PropagationLag.MetricVec, LastSyncTimestamp.MetricVec, Objects.MetricVec}
+		PropagationLag.MetricVec, LastSyncTimestamp.MetricVec, Objects.MetricVec, FailoverReady.MetricVec}
 )
 
 // ForgetReplication deletes every series of a replication that is gone, so that no alert fires

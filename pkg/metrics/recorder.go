@@ -74,3 +74,17 @@ func (Recorder) ForgetReplication(replication string) { ForgetReplication(replic
 
 // ForgetTarget deletes every series of a target a replication no longer has.
 func (Recorder) ForgetTarget(replication, target string) { ForgetTarget(replication, target) }
+
+// FailoverReady records whether a target's copies can run at failover; checked false deletes the
+// series (the target could not be checked).
+func (Recorder) FailoverReady(replication, target string, checked, ready bool) {
+	if !checked {
+		FailoverReady.DeleteLabelValues(replication, target)
+		return
+	}
+	v := 0.0
+	if ready {
+		v = 1
+	}
+	FailoverReady.WithLabelValues(replication, target).Set(v)
+}

@@ -25,6 +25,7 @@ func TestRecorderForgetsWhatItRecorded(t *testing.T) {
 		r.Lag("prod", target, time.Millisecond)
 		r.Synced("prod", target)
 		r.Objects("prod", target, map[string]int32{"synced": 3, "failed": 0})
+		r.FailoverReady("prod", target, true, false)
 	}
 	r.Pass("prod", time.Second)
 	r.ExpectedInterval("prod", time.Minute)
@@ -40,6 +41,11 @@ func TestRecorderForgetsWhatItRecorded(t *testing.T) {
 	r.ClusterGone("dr")
 	if got := series(); got != before {
 		t.Fatalf("%d series after forgetting, want %d", got, before)
+	}
+	r.FailoverReady("prod", "dr", true, true)
+	r.FailoverReady("prod", "dr", false, false)
+	if testutil.CollectAndCount(FailoverReady) != 0 {
+		t.Fatal("a target that could not be checked keeps its readiness")
 	}
 	r.ExpectedInterval("manual", 0)
 	if testutil.CollectAndCount(ExpectedInterval) != 0 {

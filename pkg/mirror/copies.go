@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 )
 
 // CopyState is what is known of one DR copy: the source and DR versions at which the copy was
@@ -12,6 +14,8 @@ import (
 type CopyState struct {
 	SourceVersion, LiveVersion string
 	Generation                 int64
+	// Needs is what the copy needs on DR to run (failover readiness), from its last desired state.
+	Needs []readiness.Ref
 	// pass is the target pass that last wanted the copy; a complete pass sweeps the others.
 	pass uint32
 }

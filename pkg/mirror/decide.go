@@ -41,6 +41,16 @@ func (a Action) Writes() bool {
 	return false
 }
 
+// Present reports whether the DR object is there after the action (dr-syncer's copy or not).
+func (a Action) Present() bool {
+	switch a {
+	case ActionCreate, ActionUpdate, ActionCorrect, ActionReportDrift, ActionUnchanged, ActionConflict, ActionAdopt,
+		ActionRetain, ActionPromoted, ActionReplace, ActionPending:
+		return true
+	}
+	return false
+}
+
 // DriftPolicy says what happens to a DR copy that differs from its desired state.
 type DriftPolicy string
 

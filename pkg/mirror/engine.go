@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 )
 
 // FieldManager is the server-side apply field manager of every DR write.
@@ -42,6 +43,8 @@ type Change struct {
 	SourceNamespace string
 	// At is when a pass finished with the object.
 	At time.Time
+	// Needs is what the copy needs on DR to run (failover readiness).
+	Needs []readiness.Ref
 }
 
 // driftDetail says what makes a drifted copy differ: the managers whose fields are drift, or a

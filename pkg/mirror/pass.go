@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/drsyncer/dr-syncer/pkg/readiness"
 )
 
 // Source reads the content of the source objects a pass writes: the caches hold metadata only.
@@ -142,6 +144,9 @@ func (p *Pass) Plan(k Kind) KindPlan {
 		st, known := p.Book.Get(key)
 		unchanged := Change{GroupKind: k.GVK.GroupKind(), Namespace: dest, Name: o.GetName(), SourceNamespace: o.GetNamespace()}
 		if unchanged.Action = p.settled(o, l, st, known, k.Seen); unchanged.Action != "" {
+			if unchanged.Action != ActionPromoted {
+				unchanged.Needs = st.Needs
+			}
 			kp.Unchanged = append(kp.Unchanged, unchanged)
 			kp.InFlight = kp.InFlight || unchanged.Action == ActionPending
 			continue
@@ -235,7 +240,7 @@ func (p *Pass) syncObject(ctx context.Context, gvk schema.GroupVersionKind, pd P
 			c.Action = ActionCorrect
 		}
 	}
-	c.SourceNamespace, c.At = pd.Source.GetNamespace(), p.now()
+	c.SourceNamespace, c.At, c.Needs = pd.Source.GetNamespace(), p.now(), readiness.Needs(desired)
 	p.record(src, pd.Key, c)
 	return &c, nil
 }
@@ -286,7 +291,7 @@ func (p *Pass) replace(ctx context.Context, desired *unstructured.Unstructured, 
 func (p *Pass) record(src metav1.Object, key string, c Change) {
 	switch c.Action {
 	case ActionCreate, ActionUpdate, ActionCorrect, ActionAdopt, ActionUnchanged, ActionReportDrift, ActionReplace, ActionMissing:
-		st := CopyState{SourceVersion: src.GetResourceVersion(), LiveVersion: c.LiveVersion, Generation: p.Generation}
+		st := CopyState{SourceVersion: src.GetResourceVersion(), LiveVersion: c.LiveVersion, Generation: p.Generation, Needs: c.Needs}
 		if c.Action == ActionReportDrift || c.Action == ActionMissing {
 			st.LiveVersion = "" // still differs: compare again next time
 		}

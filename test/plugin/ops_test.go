@@ -89,10 +89,10 @@ var _ = Describe("sync", func() {
 		Expect(r.code).To(BeZero(), r.err)
 		lines := strings.Split(strings.TrimSpace(r.out), "\n")
 		Expect(lines).To(HaveLen(2))
-		Expect(strings.Fields(lines[0])).To(Equal([]string{"REPLICATION", "TARGET", "MODE", "READY", "SYNCED", "DRIFTED", "FAILED", "CONFLICTS", "PROMOTED", "LAST-SYNC", "RECOVERY-POINT"}))
+		Expect(strings.Fields(lines[0])).To(Equal([]string{"REPLICATION", "TARGET", "MODE", "READY", "SYNCED", "DRIFTED", "FAILED", "CONFLICTS", "PROMOTED", "FAILOVER-READY", "LAST-SYNC", "RECOVERY-POINT"}))
 		row := strings.Fields(lines[1])
-		Expect(row[:9]).To(Equal([]string{"nightly", "dr", "Manual", "True", "1", "0", "0", "0", "0"}))
-		Expect(strings.Join(row[9:], " ")).To(MatchRegexp(`^\d+s ago \d+s$`), "a Manual replication is as old as its last pass")
+		Expect(row[:10]).To(Equal([]string{"nightly", "dr", "Manual", "True", "1", "0", "0", "0", "0", "Yes"}))
+		Expect(strings.Join(row[10:], " ")).To(MatchRegexp(`^\d+s ago \d+s$`), "a Manual replication is as old as its last pass")
 	})
 
 	It("exits non-zero when the pass fails", func(ctx context.Context) {
@@ -124,7 +124,7 @@ var _ = Describe("status", func() {
 			kubectl.Env = append(os.Environ(), "PATH="+pathDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 			out, err := kubectl.CombinedOutput()
 			g.Expect(err).NotTo(HaveOccurred(), string(out))
-			g.Expect(string(out)).To(MatchRegexp(`(?m)^shop\s+dr\s+Continuous\s+True\s+1\s+0\s+0\s+0\s+0\s+\d+s ago\s+current$`))
+			g.Expect(string(out)).To(MatchRegexp(`(?m)^shop\s+dr\s+Continuous\s+True\s+1\s+0\s+0\s+0\s+0\s+Yes\s+\d+s ago\s+current$`))
 		}).WithTimeout(wait).WithPolling(500e6).Should(Succeed())
 	})
 
