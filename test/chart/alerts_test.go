@@ -139,6 +139,21 @@ tests:
         description: The RemoteCluster's Ready condition says why (Secret, kubeconfig or network).
 - interval: 1m
   input_series:
+  - series: 'drsyncer_failover_ready{replication="shop",target="dr"}'
+    values: '1x5 0x30'
+  - series: 'drsyncer_failover_ready{replication="ledger",target="dr"}'
+    values: '1x36'
+  alert_rule_test:
+  - {eval_time: 15m, alertname: DrSyncerFailoverNotReady, exp_alerts: []}
+  - eval_time: 25m
+    alertname: DrSyncerFailoverNotReady
+    exp_alerts:
+    - exp_labels: {severity: warning, replication: shop, target: dr}
+      exp_annotations:
+        summary: The DR copies of shop on dr could not run at failover
+        description: Objects the copies need are missing on the DR cluster; status.targets[].failoverBlockers lists them, and kubectl drsyncer promote refuses until they are there.
+- interval: 1m
+  input_series:
   - series: 'controller_runtime_webhook_requests_total{webhook="/mutate-v1-object",code="500"}'
     values: '0+2x30'
   - series: 'controller_runtime_webhook_requests_total{webhook="/mutate-v1-object",code="200"}'

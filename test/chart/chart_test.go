@@ -152,7 +152,7 @@ func TestAlternatives(t *testing.T) {
 	for _, r := range groups[0].(map[string]any)["rules"].([]any) {
 		alerts = append(alerts, r.(map[string]any)["alert"].(string))
 	}
-	want := []string{"DrSyncerDriftDetected", "DrSyncerReplicationStale", "DrSyncerRemoteClusterDown", "DrSyncerWebhookErrors"}
+	want := []string{"DrSyncerDriftDetected", "DrSyncerReplicationStale", "DrSyncerRemoteClusterDown", "DrSyncerFailoverNotReady", "DrSyncerWebhookErrors"}
 	if !reflect.DeepEqual(alerts, want) {
 		t.Errorf("alerts = %v, want %v", alerts, want)
 	}
