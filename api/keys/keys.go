@@ -52,6 +52,10 @@ const (
 	// AnnotationFencedState on a source workload records, as JSON, the values `promote
 	// --fence-source` replaced to stop it; demote restores them.
 	AnnotationFencedState = "drsyncer.io/fenced-state"
+	// AnnotationSourceFields on a DR copy of a kind an operator acts on (KEDA, Flux, Crossplane,
+	// Argo CD) records, as JSON, the source's values of the fields its standby form changed;
+	// promote restores them.
+	AnnotationSourceFields = "drsyncer.io/source-fields"
 	// NodeSelectorStandby keeps a DaemonSet's pods off every node while its copy is a standby.
 	NodeSelectorStandby = "drsyncer.io/standby"
 )

@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
 // State is the part of a workload that decides whether it runs. Nil fields are not part of it.
@@ -25,6 +27,9 @@ type State struct {
 	Suspend  *bool  `json:"suspend,omitempty"`  // CronJob
 	// StandbySelector says the standby node selector keeps a DaemonSet's pods off every node.
 	StandbySelector *bool `json:"standbySelector,omitempty"`
+	// Fields are the fields of an operator's kind (KEDA, Flux, Crossplane, Argo CD) that its
+	// standby form changes.
+	Fields []transform.SourceField `json:"fields,omitempty"`
 }
 
 // Step is what one object needs: a JSON merge patch (nil when nothing) and what it changes, for
@@ -41,11 +46,14 @@ func (s Step) Done() bool { return s.Patch == nil }
 // transform), no standby node selector, and the promoted mark. A copy already marked keeps its
 // recorded standby state; only what is still not running is patched.
 func Promote(obj *unstructured.Unstructured, at time.Time) (Step, error) {
-	want := running(obj)
+	want, err := running(obj)
+	if err != nil {
+		return Step{}, err
+	}
 	annotations := map[string]any{}
 	if !mirror.IsPromoted(obj) {
 		annotations[keys.AnnotationPromoted] = at.UTC().Format(time.RFC3339)
-		standby, err := json.Marshal(differing(current(obj), want))
+		standby, err := json.Marshal(differing(current(obj, want), want))
 		if err != nil {
 			return Step{}, err
 		}
@@ -82,7 +90,7 @@ func Fence(obj *unstructured.Unstructured) (Step, error) {
 	}
 	annotations := map[string]any{}
 	if _, fenced := obj.GetAnnotations()[keys.AnnotationFencedState]; !fenced {
-		before, err := json.Marshal(differing(current(obj), want))
+		before, err := json.Marshal(differing(current(obj, want), want))
 		if err != nil {
 			return Step{}, err
 		}
@@ -104,8 +112,13 @@ func Unfence(obj *unstructured.Unstructured) (Step, error) {
 }
 
 // running is the state in which a DR copy serves, from what the transform recorded on it.
-func running(obj *unstructured.Unstructured) State {
+func running(obj *unstructured.Unstructured) (State, error) {
 	var s State
+	fields, err := transform.SourceFields(obj)
+	if err != nil {
+		return s, err
+	}
+	s.Fields = fields
 	annotations := obj.GetAnnotations()
 	switch obj.GetKind() {
 	case "Deployment", "StatefulSet":
@@ -119,12 +132,16 @@ func running(obj *unstructured.Unstructured) State {
 	case "DaemonSet":
 		s.StandbySelector = ptr(false)
 	}
-	return s
+	return s, nil
 }
 
-// current reads the State fields of obj.
-func current(obj *unstructured.Unstructured) State {
+// current reads the State fields of obj: those of its kind, and the operator fields want names.
+func current(obj *unstructured.Unstructured, want State) State {
 	var s State
+	for _, f := range want.Fields {
+		v, found, _ := unstructured.NestedFieldCopy(obj.Object, f.Path...)
+		s.Fields = append(s.Fields, transform.SourceField{Path: f.Path, Value: v, Absent: !found})
+	}
 	switch obj.GetKind() {
 	case "Deployment", "StatefulSet":
 		n, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
@@ -154,21 +171,49 @@ func differing(have, want State) State {
 	if want.StandbySelector != nil && (have.StandbySelector == nil || *have.StandbySelector != *want.StandbySelector) {
 		out.StandbySelector = have.StandbySelector
 	}
+	for i, f := range want.Fields {
+		if i < len(have.Fields) && !sameField(have.Fields[i], f) {
+			out.Fields = append(out.Fields, have.Fields[i])
+		}
+	}
 	return out
+}
+
+// sameField compares two field values as JSON (a recorded number decodes as float64).
+func sameField(a, b transform.SourceField) bool {
+	if a.Absent || b.Absent {
+		return a.Absent == b.Absent
+	}
+	x, _ := json.Marshal(a.Value)
+	y, _ := json.Marshal(b.Value)
+	return string(x) == string(y)
+}
+
+// setIn sets path in a merge patch, merging with what the patch sets already; nil removes.
+func setIn(patch map[string]any, path []string, v any) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := patch[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			patch[p] = next
+		}
+		patch = next
+	}
+	patch[path[len(path)-1]] = v
 }
 
 // step builds the merge patch that sets want and the annotations; mark describes annotation-only
 // patches.
 func step(obj *unstructured.Unstructured, want State, annotations map[string]any, mark string) (Step, error) {
-	have := current(obj)
-	spec := map[string]any{}
+	have := current(obj, want)
+	patch := map[string]any{}
 	var changes []string
 	if want.Replicas != nil && *have.Replicas != *want.Replicas {
-		spec["replicas"] = *want.Replicas
+		setIn(patch, []string{"spec", "replicas"}, *want.Replicas)
 		changes = append(changes, fmt.Sprintf("replicas %d → %d", *have.Replicas, *want.Replicas))
 	}
 	if want.Suspend != nil && *have.Suspend != *want.Suspend {
-		spec["suspend"] = *want.Suspend
+		setIn(patch, []string{"spec", "suspend"}, *want.Suspend)
 		changes = append(changes, fmt.Sprintf("suspend %t → %t", *have.Suspend, *want.Suspend))
 	}
 	if want.StandbySelector != nil && *have.StandbySelector != *want.StandbySelector {
@@ -177,24 +222,40 @@ func step(obj *unstructured.Unstructured, want State, annotations map[string]any
 		if *want.StandbySelector {
 			v, change = "true", "standby node selector set"
 		}
-		spec["template"] = map[string]any{"spec": map[string]any{"nodeSelector": map[string]any{keys.NodeSelectorStandby: v}}}
+		setIn(patch, []string{"spec", "template", "spec", "nodeSelector", keys.NodeSelectorStandby}, v)
 		changes = append(changes, change)
 	}
-	if len(spec) == 0 && len(annotations) == 0 {
+	for i, f := range want.Fields {
+		if sameField(have.Fields[i], f) {
+			continue
+		}
+		var v any // absent: removed
+		if !f.Absent {
+			v = f.Value
+		}
+		setIn(patch, f.Path, v)
+		changes = append(changes, fmt.Sprintf("%s %s → %s", strings.Join(f.Path, "."), show(have.Fields[i]), show(f)))
+	}
+	for k, v := range annotations {
+		setIn(patch, []string{"metadata", "annotations", k}, v)
+	}
+	if len(patch) == 0 {
 		return Step{}, nil
 	}
 	if len(changes) == 0 {
 		changes = []string{mark}
 	}
-	patch := map[string]any{}
-	if len(spec) > 0 {
-		patch["spec"] = spec
-	}
-	if len(annotations) > 0 {
-		patch["metadata"] = map[string]any{"annotations": annotations}
-	}
 	b, err := json.Marshal(patch)
 	return Step{Patch: b, Changes: changes}, err
+}
+
+// show is a field value for people to read.
+func show(f transform.SourceField) string {
+	if f.Absent {
+		return "(none)"
+	}
+	b, _ := json.Marshal(f.Value)
+	return string(b)
 }
 
 // recorded reads a State recorded as JSON in an annotation.

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
+	"github.com/drsyncer/dr-syncer/pkg/transform"
 )
 
 var at = time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
@@ -176,5 +178,61 @@ func TestBadRecordIsAnError(t *testing.T) {
 	obj := object(t, `{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop, annotations: {drsyncer.io/promoted: "x", drsyncer.io/standby-state: "{not json"}}, spec: {replicas: 3}}`)
 	if _, err := Demote(obj); err == nil {
 		t.Fatal("a broken standby record must be an error, not a guess")
+	}
+}
+
+// The standby forms of operators' kinds are undone by promote (the source's values come back, an
+// absent field is removed again) and redone by demote.
+func TestPromoteRestoresOperatorKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name, source string
+		path         []string
+	}{
+		{"KEDA ScaledObject", `{apiVersion: keda.sh/v1alpha1, kind: ScaledObject, metadata: {name: w, namespace: shop}, spec: {scaleTargetRef: {name: w}}}`,
+			[]string{"metadata", "annotations", "autoscaling.keda.sh/paused"}},
+		{"KEDA ScaledJob paused on the source", `{apiVersion: keda.sh/v1alpha1, kind: ScaledJob, metadata: {name: j, namespace: shop, annotations: {autoscaling.keda.sh/paused: "false"}}, spec: {}}`,
+			[]string{"metadata", "annotations", "autoscaling.keda.sh/paused"}},
+		{"Flux Kustomization", `{apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization, metadata: {name: k, namespace: shop}, spec: {suspend: false, path: ./apps}}`,
+			[]string{"spec", "suspend"}},
+		{"Flux HelmRelease", `{apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, metadata: {name: h, namespace: shop}, spec: {interval: 5m}}`,
+			[]string{"spec", "suspend"}},
+		{"Crossplane managed resource", `{apiVersion: s3.aws.upbound.io/v1beta1, kind: Bucket, metadata: {name: b, namespace: shop}, spec: {forProvider: {region: x}, managementPolicies: ["*"]}}`,
+			[]string{"spec", "managementPolicies"}},
+		{"Argo CD Application", `{apiVersion: argoproj.io/v1alpha1, kind: Application, metadata: {name: a, namespace: shop}, spec: {syncPolicy: {automated: {prune: true, selfHeal: true}}}}`,
+			[]string{"spec", "syncPolicy", "automated"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := object(t, tc.source)
+			standby, err := transform.Desired(src, transform.Options{SourceCluster: "source", TargetNamespace: "shop-dr", Replicas: transform.ReplicasZero})
+			if err != nil {
+				t.Fatal(err)
+			}
+			value := func(o *unstructured.Unstructured) string {
+				v, found, _ := unstructured.NestedFieldCopy(o.Object, tc.path...)
+				b, _ := json.Marshal(v)
+				return fmt.Sprintf("%v %s", found, b)
+			}
+			if value(standby) == value(src) {
+				t.Fatalf("the standby form did not change %v", tc.path)
+			}
+			s, err := Promote(standby, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			promoted := patched(t, standby, s)
+			if value(promoted) != value(src) {
+				t.Fatalf("promoted %v is %s, the source's is %s (patch %s)", tc.path, value(promoted), value(src), s.Patch)
+			}
+			if again, _ := Promote(promoted, at); !again.Done() {
+				t.Fatalf("a second promote changes %s", again.Patch)
+			}
+			d, err := Demote(promoted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if demoted := patched(t, promoted, d); value(demoted) != value(standby) || mirror.IsPromoted(demoted) {
+				t.Fatalf("demoted %v is %s, the standby form's is %s", tc.path, value(demoted), value(standby))
+			}
+		})
 	}
 }

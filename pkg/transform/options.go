@@ -29,6 +29,8 @@ type Options struct {
 	// TargetNamespace is the DR namespace of the copy.
 	TargetNamespace string
 
+	// Replicas is what workloads' replicas become on DR. ReplicasZero (a standby) also puts the
+	// kinds operators act on (KEDA, Flux, Crossplane, Argo CD) in their standby form.
 	Replicas          ReplicasMode
 	FixedReplicas     int32
 	SuspendCronJobs   bool

@@ -58,6 +58,11 @@ func Desired(src *unstructured.Unstructured, o Options) (*unstructured.Unstructu
 	if err := kindSpecific(out, src.GetNamespace(), o); err != nil {
 		return nil, err
 	}
+	if o.Replicas == ReplicasZero {
+		if err := standbyOperators(out); err != nil {
+			return nil, err
+		}
+	}
 	rewriteImages(out.Object, o.ImageRegistries)
 	editMap(out.GetLabels, out.SetLabels, o.AddLabels, o.RemoveLabels)
 	editMap(out.GetAnnotations, out.SetAnnotations, o.AddAnnotations, o.RemoveAnnotations)

@@ -146,7 +146,13 @@ func StartPlane(flags map[string]string) (*envtest.Environment, *rest.Config, er
 
 // TestResources are the custom resources the suites mirror beyond the default kinds: the DR
 // identity may write them, as `kubectl drsyncer join --resource` grants.
-var TestResources = []schema.GroupResource{{Group: "example.com", Resource: "widgets"}, {Group: "example.com", Resource: "gadgets"}}
+var TestResources = append([]schema.GroupResource{{Group: "example.com", Resource: "widgets"}, {Group: "example.com", Resource: "gadgets"}},
+	OperatorResources...)
+
+// OperatorResources are kinds operators on DR act on, whose copies stand by in a form of their own.
+var OperatorResources = []schema.GroupResource{{Group: "keda.sh", Resource: "scaledobjects"}, {Group: "keda.sh", Resource: "scaledjobs"},
+	{Group: "kustomize.toolkit.fluxcd.io", Resource: "kustomizations"}, {Group: "helm.toolkit.fluxcd.io", Resource: "helmreleases"},
+	{Group: "s3.aws.upbound.io", Resource: "buckets"}, {Group: "argoproj.io", Resource: "applications"}}
 
 // RegisterDR joins the DR plane as RemoteCluster "dr" the way `kubectl drsyncer join` does: dr-syncer
 // writes there as a least-privilege ServiceAccount with a bound token, never as an admin. Namespaces

@@ -66,11 +66,17 @@ func ptrTo[T any](v T) *T { return &v }
 
 // ExampleCRD is a namespaced kind of group example.com, version v1, that keeps any field.
 func ExampleCRD(singular, kind string) *apiextensionsv1.CustomResourceDefinition {
+	return CRD("example.com", singular, kind)
+}
+
+// CRD is a namespaced CRD of group that keeps whatever its objects hold, served at v1 (any
+// operator's kind, for the tests).
+func CRD(group, singular, kind string) *apiextensionsv1.CustomResourceDefinition {
 	preserve := true
 	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: singular + "s.example.com"},
+		ObjectMeta: metav1.ObjectMeta{Name: singular + "s." + group},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
+			Group: group, Scope: apiextensionsv1.NamespaceScoped,
 			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: singular + "s", Singular: singular, Kind: kind, ListKind: kind + "List"},
 			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
 				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
