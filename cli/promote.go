@@ -64,14 +64,17 @@ DaemonSet standby node selector) and loses its promoted mark, and the replicatio
 (spec.suspend=false), so dr-syncer mirrors the source again.
 
 demote refuses to run while the source cluster does not answer, since that would leave nothing
-serving; --force demotes the DR side anyway.`,
+serving, and while copies changed on DR since the promote (compared with what promote recorded in
+Secret drsyncer-promoted-NAME of each DR namespace; replicas and the other fields demote sets back
+do not count), since the next pass would overwrite them: --dry-run prints those changes as diffs,
+and --force demotes anyway.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.runDemote(cmd.Context(), args[0], target, force, dryRun)
 		},
 	}
 	cmd.Flags().StringVar(&target, "target", "", "The target (RemoteCluster name) that --dr-context points at.")
-	cmd.Flags().BoolVar(&force, "force", false, "Demote the DR copies even when the source cluster does not answer.")
+	cmd.Flags().BoolVar(&force, "force", false, "Demote the DR copies even when the source cluster does not answer, or copies changed on DR since the promote.")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "Print the plan; change nothing.")
 	_ = cmd.MarkFlagRequired("target")
 	return cmd
@@ -140,6 +143,11 @@ func (o *options) runPromote(ctx context.Context, name, target string, fenceSour
 	}
 	failed := fenceFailed + o.patchAll(ctx, src, run.source, "fencing source workloads")
 	failed += o.patchAll(ctx, dr, run.copies, "promoting "+name)
+	// The copies as promote left them (patched in place from the answers), for demote to tell what
+	// changed on DR while it served.
+	if err := o.recordSnapshots(ctx, dr, name, copies); err != nil {
+		fmt.Fprintf(o.errOut, "warning: %v; demote will not be able to show what changed on DR\n", err)
+	}
 	o.report(run)
 	if failed > 0 {
 		return fmt.Errorf("%d object(s) could not be changed; run promote again to finish", failed)
@@ -160,6 +168,10 @@ func (o *options) runDemote(ctx context.Context, name, target string, force, dry
 	if err != nil {
 		return err
 	}
+	changes, err := o.changesSincePromote(ctx, dr, name, copies)
+	if err != nil {
+		return err
+	}
 	run.plan(copies, failover.Demote)
 	if rep != nil {
 		run.source = o.planSource(ctx, src, copies, failover.Unfence)
@@ -168,7 +180,20 @@ func (o *options) runDemote(ctx context.Context, name, target string, force, dry
 		run.replication = fmt.Sprintf("NOT resumed: the source cluster does not answer (%s); run demote again once it does", run.unreachable)
 	}
 	if dryRun {
-		return o.printPlan(run, rep != nil)
+		if changes.any() {
+			o.printChanges(changes, true)
+		}
+		if err := o.printPlan(run, rep != nil); err != nil {
+			return err
+		}
+		return discardRefusal(changes, force)
+	}
+	if err := discardRefusal(changes, force); err != nil {
+		o.printChanges(changes, false)
+		return err
+	}
+	if changes.any() {
+		fmt.Fprintf(o.out, "discarding what changed on DR since the promote (--force): %d changed, %d deleted\n", len(changes.diffs), len(changes.deleted))
 	}
 	// The source serves again before the DR copies stand down.
 	failed := o.patchAll(ctx, src, run.source, "unfencing source workloads")
@@ -181,6 +206,9 @@ func (o *options) runDemote(ctx context.Context, name, target string, force, dry
 		}
 	}
 	o.report(run)
+	if failed == 0 {
+		o.deleteSnapshots(ctx, dr, name, copies)
+	}
 	switch {
 	case failed > 0:
 		return fmt.Errorf("%d object(s) could not be changed; run demote again to finish", failed)
@@ -242,6 +270,15 @@ func (o *options) planSource(ctx context.Context, src client.Client, copies []*u
 		}
 	}
 	return out
+}
+
+// discardRefusal refuses a demote that would discard what changed on DR since the promote.
+func discardRefusal(c drChanges, force bool) error {
+	if !c.any() || force {
+		return nil
+	}
+	return fmt.Errorf("%d cop%s changed and %d deleted on DR since the promote: the next pass would overwrite them with the source; see them with --dry-run, carry over what must be kept, then demote with --force",
+		len(c.diffs), pluralY(len(c.diffs)), len(c.deleted))
 }
 
 // failoverBlockers are the objects the replication's copies need on the DR cluster and it lacks:
