@@ -42,6 +42,9 @@ func (s *ReplicationSpec) Default() {
 		t := true
 		s.Workloads.SuspendCronJobs = &t
 	}
+	if s.Resources.Dependencies == "" {
+		s.Resources.Dependencies = DependenciesFollow
+	}
 }
 
 // Default fills every unset field of the spec with its default.

@@ -47,6 +47,15 @@ const (
 	ConflictAdopt ConflictPolicy = "Adopt"
 )
 
+// DependencyPolicy says whether what mirrored workloads reference follows them past resources.selector.
+// +kubebuilder:validation:Enum=Follow;Ignore
+type DependencyPolicy string
+
+const (
+	DependenciesFollow DependencyPolicy = "Follow"
+	DependenciesIgnore DependencyPolicy = "Ignore"
+)
+
 // Replica modes of WorkloadSpec.Replicas besides a fixed number.
 const (
 	ReplicasZero     = "Zero"
@@ -162,6 +171,14 @@ type ResourceSelection struct {
 	// skipped by default.
 	// +optional
 	IncludeHelmReleases bool `json:"includeHelmReleases,omitempty"`
+	// Dependencies: with a selector, Follow (the default) also mirrors what the mirrored workloads
+	// and RoleBindings reference in their namespace (ConfigMaps, Secrets, ServiceAccounts, claims,
+	// Roles) whether or not it matches the selector, when its kind is in scope; an object excluded
+	// with drsyncer.io/exclude, or of a kind never mirrored, is never followed. Ignore mirrors only
+	// what the selector matches.
+	// +kubebuilder:default=Follow
+	// +optional
+	Dependencies DependencyPolicy `json:"dependencies,omitempty"`
 }
 
 // DriftSpec configures drift handling and the periodic full pass.
@@ -353,6 +370,10 @@ type TargetStatus struct {
 	// +listType=atomic
 	// +optional
 	RecentDeletions []DeletionCount `json:"recentDeletions,omitempty"`
+	// Dependencies counts the copies mirrored because a mirrored workload needs them, past
+	// resources.selector (resources.dependencies Follow).
+	// +optional
+	Dependencies int32 `json:"dependencies,omitempty"`
 	// Problems lists up to 20 objects that fail, conflict or drift, with a one-line reason.
 	// +kubebuilder:validation:MaxItems=20
 	// +optional

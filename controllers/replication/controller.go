@@ -95,6 +95,8 @@ type memory struct {
 	namespaces *mirror.Namespaces
 	// deletes are the recent deletes per replication and target, for the breaker.
 	deletes *mirror.DeleteLogs
+	// dependencies are what each replication's workloads reference (resources.dependencies Follow).
+	dependencies *source.Dependencies
 
 	mu sync.Mutex
 	// checkers say what exists on each DR cluster connection, for failover readiness; an answer
@@ -143,6 +145,7 @@ func (m *memory) checker(cl *clusters.Cluster, now time.Time) *readiness.Checker
 
 func newMemory() *memory {
 	return &memory{changes: metrics.NewChanges(), copies: mirror.NewCopyMemory(), namespaces: mirror.NewNamespaces(), deletes: mirror.NewDeleteLogs(),
+		dependencies: source.NewDependencies(),
 		backfills: schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{},
 		checkers: map[string]checkerEntry{}}
 }

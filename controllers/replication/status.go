@@ -109,6 +109,7 @@ func targetStatus(prev *v1alpha1.TargetStatus, res targetResult, p pass, sum *pa
 	ts.Drifted, ts.Promoted = int32(res.drifted), int32(res.promoted)
 	ts.Conflicts, ts.Retained = int32(res.counts[mirror.ActionConflict]), int32(res.counts[mirror.ActionRetain])
 	ts.RecentDeletions = recentDeletions(prev, res)
+	ts.Dependencies = int32(res.dependencies)
 	ts.FailoverReady, ts.FailoverBlockers = failoverStatus(res)
 	summarize(res, sum)
 	problems := append(append([]problem{}, p.gatherProblems...), res.problems...)

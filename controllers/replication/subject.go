@@ -96,6 +96,7 @@ func (r *Reconciler) forget(ref string) {
 	r.shared.informers.Use(ref, nil)
 	r.mem.copies.ForgetReplication(ref)
 	r.mem.deletes.ForgetReplication(ref)
+	r.mem.dependencies.Forget(ref)
 	r.mem.retries.Forget(ref)
 	r.mem.backfills.Forget(ref)
 }

@@ -47,6 +47,8 @@ type targetResult struct {
 	// inFlight says some writes were not yet visible in the DR cache.
 	inFlight bool
 	drift    mirror.DriftPolicy
+	// dependencies counts the copies mirrored because a mirrored workload needs them.
+	dependencies int
 	// checked says failover readiness was checked; blockers are what the copies need and DR lacks.
 	checked  bool
 	blockers []readiness.Blocker
@@ -91,7 +93,7 @@ func (tr *targetResult) add(c mirror.Change) {
 // syncTarget applies the desired objects to one target and prunes its orphans: it translates
 // the spec into one engine pass, and the pass's change set into the target's result.
 func (r *Reconciler) syncTarget(ctx context.Context, s *subject, t v1alpha1.Target, src sourceSet, g gathered) targetResult {
-	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}, drift: mirror.DriftPolicy(s.spec.Drift.Policy)}
+	res := targetResult{cluster: t.Cluster, counts: map[mirror.Action]int{}, drift: mirror.DriftPolicy(s.spec.Drift.Policy), dependencies: g.dependencies}
 	cl, rc, why := r.Registry.Ready(ctx, r.Client, t.Cluster)
 	if cl == nil {
 		res.unavailable = why

@@ -81,6 +81,13 @@ func Needs(obj *unstructured.Unstructured) []Ref {
 	return unique(out)
 }
 
+// RefersInNamespace says objects of a kind may reference others of their namespace (workloads and
+// RoleBindings do; a ConfigMap does not).
+func RefersInNamespace(gk schema.GroupKind) bool {
+	_, workload := podSpecPaths[gk.Kind]
+	return isBuiltin(gk) && (workload || gk.Kind == "RoleBinding")
+}
+
 func isBuiltin(gk schema.GroupKind) bool { return slices.Contains(builtinGroups, gk.Group) }
 
 // podSpecNeeds are the objects a pod spec refers to, but those marked optional.

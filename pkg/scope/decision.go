@@ -23,11 +23,14 @@ type Scope struct {
 	chosen              labels.Selector // resources.selector alone
 	selectorErr         error
 	includeHelmReleases bool
+	// follows says a selector narrows what is mirrored and what mirrored workloads need follows them.
+	follows bool
 }
 
 // Of builds the scope of a replication's resources.
 func Of(sel v1alpha1.ResourceSelection) *Scope {
-	s := &Scope{kinds: Kinds(sel), includeHelmReleases: sel.IncludeHelmReleases}
+	s := &Scope{kinds: Kinds(sel), includeHelmReleases: sel.IncludeHelmReleases,
+		follows: sel.Selector != nil && sel.Dependencies != v1alpha1.DependenciesIgnore}
 	s.selector, s.selectorErr = ObjectSelector(sel)
 	s.chosen = labels.Everything()
 	if sel.Selector != nil && s.selectorErr == nil {
@@ -35,6 +38,10 @@ func Of(sel v1alpha1.ResourceSelection) *Scope {
 	}
 	return s
 }
+
+// FollowsDependencies says what the mirrored workloads need is mirrored with them past
+// resources.selector (resources.dependencies Follow, with a selector set).
+func (s *Scope) FollowsDependencies() bool { return s.follows }
 
 // Kinds returns the kinds mirrored, in the spec's order.
 func (s *Scope) Kinds() []schema.GroupKind { return s.kinds }

@@ -145,3 +145,21 @@ func TestClusterScopedIncludes(t *testing.T) {
 		t.Fatalf("the default set has no cluster-scoped kind, got %v", got)
 	}
 }
+
+func TestFollowsDependencies(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	for _, tc := range []struct {
+		name string
+		sel  v1alpha1.ResourceSelection
+		want bool
+	}{
+		{"no selector: everything in scope is mirrored already", v1alpha1.ResourceSelection{}, false},
+		{"a selector, the default", v1alpha1.ResourceSelection{Selector: sel}, true},
+		{"a selector, Follow", v1alpha1.ResourceSelection{Selector: sel, Dependencies: v1alpha1.DependenciesFollow}, true},
+		{"a selector, Ignore", v1alpha1.ResourceSelection{Selector: sel, Dependencies: v1alpha1.DependenciesIgnore}, false},
+	} {
+		if got := Of(tc.sel).FollowsDependencies(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

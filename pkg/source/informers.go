@@ -77,6 +77,16 @@ func (i *Informers) List(ctx context.Context, gvk schema.GroupVersionKind, names
 	return list.Items, nil
 }
 
+// Get reads the cached metadata of one object; nil when the cache does not hold it.
+func (i *Informers) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	if err := i.Cache.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, m); err != nil {
+		return nil
+	}
+	return m
+}
+
 // report adds the event handler to a kind's informer once.
 func (i *Informers) report(gk schema.GroupKind, inf cache.Informer) error {
 	i.mu.Lock()
