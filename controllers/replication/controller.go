@@ -146,7 +146,7 @@ func (m *memory) checker(cl *clusters.Cluster, now time.Time) *readiness.Checker
 func newMemory() *memory {
 	return &memory{changes: metrics.NewChanges(), copies: mirror.NewCopyMemory(), namespaces: mirror.NewNamespaces(), deletes: mirror.NewDeleteLogs(),
 		dependencies: source.NewDependencies(),
-		backfills: schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{},
+		backfills:    schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{},
 		checkers: map[string]checkerEntry{}}
 }
 

@@ -54,7 +54,7 @@ var _ = Describe("Dependencies of selected workloads", func() {
 		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
 		Consistently(func() bool {
 			return apierrors.IsNotFound(drGet(ctx, drNS, "web-creds", &corev1.Secret{})) && apierrors.IsNotFound(drGet(ctx, drNS, "unrelated", &corev1.ConfigMap{}))
-		}).WithTimeout(2 * time.Second).Should(BeTrue(), "an excluded Secret or an unreferenced ConfigMap was mirrored")
+		}).WithTimeout(2*time.Second).Should(BeTrue(), "an excluded Secret or an unreferenced ConfigMap was mirrored")
 		Expect(crStatus(ctx, cr.Name).Conditions).To(ContainElement(And(HaveField("Type", v1alpha1.ConditionFailoverReady),
 			HaveField("Status", metav1.ConditionFalse), HaveField("Message", ContainSubstring("Secret "+drNS+"/web-creds")))),
 			"the excluded Secret the Deployment needs is a failover blocker")
