@@ -6,10 +6,13 @@ SHELL := /usr/bin/env bash -o pipefail
 BIN        := $(CURDIR)/bin
 STAMPS     := $(BIN)/.stamps
 K8S_BIN    := $(BIN)/k8s
+K8S_SKEW_BIN := $(BIN)/k8s-skew
 export PATH := $(BIN):$(PATH)
 
 # Pinned versions (DESIGN §8).
 K8S_VERSION             ?= v1.37.2
+# The oldest minor of the supported window (README): the version-skew tests run it beside K8S_VERSION.
+K8S_SKEW_VERSION        ?= v1.33.13
 ETCD_VERSION            ?= v3.6.16
 CONTROLLER_GEN_VERSION  ?= v0.23.0
 HELM_VERSION            ?= v3.22.0
@@ -83,6 +86,18 @@ test: tools build ## Run every test: unit, webhooks and controllers on two real 
 # What the demo, the sandbox and the benchmarks need: the control planes and kubectl, nothing the tests alone use.
 PLANE_TOOLS := $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION)
 
+# The specs that matter for version skew (label "skew"): once with the DR plane on the oldest
+# supported minor, once with the source on it.
+.PHONY: test-skew
+test-skew: tools build ## Run the version-skew specs with DR, then the source, on kube-apiserver $(K8S_SKEW_VERSION).
+	DRSYNCER_DR_ASSETS=$(K8S_SKEW_BIN) go test -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/ -args -ginkgo.label-filter=skew
+	DRSYNCER_SOURCE_ASSETS=$(K8S_SKEW_BIN) go test -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/ -args -ginkgo.label-filter=skew
+
+# DR_KUBE=skew runs the DR plane of the demo and the sandbox on kube-apiserver $(K8S_SKEW_VERSION).
+DR_KUBE ?=
+DR_TOOLS := $(if $(filter skew,$(DR_KUBE)),$(STAMPS)/kube-skew-$(K8S_SKEW_VERSION))
+DR_ASSETS := $(if $(filter skew,$(DR_KUBE)),DRSYNCER_DR_ASSETS=$(K8S_SKEW_BIN))
+
 .PHONY: bench
 bench: $(PLANE_TOOLS) build ## Measure mirroring against the DR kube-apiserver's own limit (docs/performance.md); BENCH_ARGS=--scale=false skips the scale run.
 	go run ./test/bench $(BENCH_ARGS)
@@ -105,17 +120,17 @@ run: build ## Run the manager against the current kubeconfig (self-signed webhoo
 	$(BIN)/manager --cert-mode=self-signed $(ARGS)
 
 .PHONY: demo
-demo: $(PLANE_TOOLS) build ## Start two local control planes and show dr-syncer at work (no cluster needed).
-	go run ./test/sandbox --demo
+demo: $(PLANE_TOOLS) $(DR_TOOLS) build ## Start two local control planes and show dr-syncer at work (no cluster needed; DR_KUBE=skew: DR on the oldest supported minor).
+	$(DR_ASSETS) go run ./test/sandbox --demo
 
 .PHONY: sandbox
-sandbox: $(PLANE_TOOLS) build ## Start two local control planes with dr-syncer running until Ctrl-C.
-	go run ./test/sandbox
+sandbox: $(PLANE_TOOLS) $(DR_TOOLS) build ## Start two local control planes with dr-syncer running until Ctrl-C (DR_KUBE=skew: DR on the oldest supported minor).
+	$(DR_ASSETS) go run ./test/sandbox
 
 ##@ Tools
 
 .PHONY: tools
-tools: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) $(STAMPS)/helm-$(HELM_VERSION) $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION) $(STAMPS)/cert-manager-$(CERT_MANAGER_VERSION) $(STAMPS)/promtool-$(PROMTOOL_VERSION) ## Build every tool the tests need into ./bin (skipped when built).
+tools: $(STAMPS)/controller-gen-$(CONTROLLER_GEN_VERSION) $(STAMPS)/helm-$(HELM_VERSION) $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/kube-skew-$(K8S_SKEW_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION) $(STAMPS)/cert-manager-$(CERT_MANAGER_VERSION) $(STAMPS)/promtool-$(PROMTOOL_VERSION) ## Build every tool the tests need into ./bin (skipped when built).
 
 $(STAMPS):
 	mkdir -p $@
@@ -139,10 +154,21 @@ $(STAMPS)/golangci-lint-%: | $(STAMPS)
 
 # kube-apiserver and kubectl from k8s.io/kubernetes with the staging modules at their published
 # versions (hack/tools/kube/go.mod), stamped with the real version so Helm's kubeVersion checks pass.
-$(STAMPS)/kube-%: hack/tools/kube/go.mod | $(STAMPS)
+$(STAMPS)/kube-v%: hack/tools/kube/go.mod | $(STAMPS)
 	@if [ "$(KUBEBUILDER_ASSETS)" != "$(K8S_BIN)" ]; then echo "KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS): not building kube-apiserver"; else \
 	cd hack/tools/kube && go build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver && \
 	go build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/kubectl k8s.io/kubernetes/cmd/kubectl; fi
+	touch $@
+
+# The skew plane: kube-apiserver $(K8S_SKEW_VERSION) with the same etcd and kubectl.
+$(STAMPS)/kube-skew-%: hack/tools/kube-skew/go.mod $(STAMPS)/kube-$(K8S_VERSION) $(STAMPS)/etcd-$(ETCD_VERSION) | $(STAMPS)
+	mkdir -p $(K8S_SKEW_BIN)
+	cd hack/tools/kube-skew && go build -ldflags "-s -w \
+		-X k8s.io/component-base/version.gitVersion=$(K8S_SKEW_VERSION) -X k8s.io/component-base/version.gitMajor=1 \
+		-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_SKEW_VERSION)))" \
+		-o $(K8S_SKEW_BIN)/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+	ln -sf $(K8S_BIN)/etcd $(K8S_SKEW_BIN)/etcd
+	ln -sf $(K8S_BIN)/kubectl $(K8S_SKEW_BIN)/kubectl
 	touch $@
 
 $(STAMPS)/etcd-%: hack/tools/etcd/go.mod | $(STAMPS)

@@ -60,7 +60,8 @@ func (v *remoteClusterValidator) check(ctx context.Context, rc *v1alpha1.RemoteC
 }
 
 func (v *remoteClusterValidator) ValidateDelete(ctx context.Context, rc *v1alpha1.RemoteCluster) (admission.Warnings, error) {
-	users, err := usersOf(ctx, v.client, rc.Name)
+	// Read through: a replication created a moment ago may not be in the cache yet, and deletes are rare.
+	users, err := usersOf(ctx, v.apiReader, rc.Name)
 	if err != nil || len(users) == 0 {
 		return nil, err
 	}

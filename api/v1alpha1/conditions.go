@@ -9,6 +9,9 @@ const (
 	ConditionDrifted     = "Drifted"
 	// ConditionAuthorized (RemoteCluster): the DR identity may do what mirroring the default kinds needs.
 	ConditionAuthorized = "Authorized"
+	// ConditionVersionSkew (RemoteCluster): the cluster's Kubernetes version is outside the
+	// supported window (a warning: mirroring goes on).
+	ConditionVersionSkew = "VersionSkew"
 	// ConditionFailoverReady (replications): every copy has on its DR cluster what it needs to run.
 	ConditionFailoverReady = "FailoverReady"
 )
@@ -18,6 +21,9 @@ const (
 	ReasonSucceeded = "Succeeded"
 	// ReasonMissingDependencies: a copy needs an object its DR cluster lacks (FailoverReady).
 	ReasonMissingDependencies = "MissingDependencies"
+	// ReasonOutsideSupportedVersions and ReasonSupportedVersion: VersionSkew True and False.
+	ReasonOutsideSupportedVersions = "OutsideSupportedVersions"
+	ReasonSupportedVersion         = "SupportedVersion"
 	// ReasonNotChecked: a target could not be checked (FailoverReady Unknown).
 	ReasonNotChecked        = "NotChecked"
 	ReasonProgressing       = "Progressing"

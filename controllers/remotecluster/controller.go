@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +31,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/kubeversion"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 )
 
@@ -130,7 +132,23 @@ func (r *Reconciler) probeStatus(ctx context.Context, rc *v1alpha1.RemoteCluster
 	if changed := meta.SetStatusCondition(&rc.Status.Conditions, authorized); changed {
 		log.Info("remote cluster authorization changed", "authorized", authorized.Status, "reason", authorized.Reason, "message", authorized.Message)
 	}
+	skew := versionSkew(cl.Version())
+	skew.ObservedGeneration = rc.Generation
+	if changed := meta.SetStatusCondition(&rc.Status.Conditions, skew); changed && skew.Status == metav1.ConditionTrue {
+		log.Info("remote cluster outside the supported Kubernetes versions", "message", skew.Message)
+	}
 	return ready
+}
+
+// versionSkew is the VersionSkew condition of a cluster at version v: True (a warning, not a
+// refusal) outside the supported window.
+func versionSkew(v *version.Info) metav1.Condition {
+	if why := kubeversion.Skew(v); why != "" {
+		return metav1.Condition{Type: v1alpha1.ConditionVersionSkew, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonOutsideSupportedVersions,
+			Message: why + "; dr-syncer mirrors to it anyway"}
+	}
+	return metav1.Condition{Type: v1alpha1.ConditionVersionSkew, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonSupportedVersion,
+		Message: fmt.Sprintf("Kubernetes %s is inside the supported window (v1.%d to v1.%d)", v.GitVersion, kubeversion.OldestMinor, kubeversion.NewestMinor)}
 }
 
 // requeueAfter is when the cluster is probed again: the health-check interval, sooner when its

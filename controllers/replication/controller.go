@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -151,11 +152,30 @@ func newMemory() *memory {
 }
 
 // Shared is what both controllers share: one memory, the source informers, one trigger channel
-// per kind.
+// per kind, the source's version (asked once a minute).
 type Shared struct {
 	mem                 *memory
 	informers           *source.Informers
 	cluster, namespaced chan event.GenericEvent
+
+	versionMu      sync.Mutex
+	version        *version.Info
+	versionChecked time.Time
+}
+
+// sourceVersion is the source cluster's Kubernetes version, nil when it cannot be asked.
+func (s *Shared) sourceVersion(d discovery.DiscoveryInterface) *version.Info {
+	if d == nil {
+		return nil
+	}
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	if s.version == nil || time.Since(s.versionChecked) >= time.Minute {
+		if info, err := d.ServerVersion(); err == nil {
+			s.version, s.versionChecked = info, time.Now()
+		}
+	}
+	return s.version
 }
 
 // NewShared returns the state shared by the two controllers.

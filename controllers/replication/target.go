@@ -12,11 +12,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/kubeversion"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/readiness"
 	"github.com/drsyncer/dr-syncer/pkg/scope"
@@ -192,8 +194,11 @@ func (r *Reconciler) pass(ctx context.Context, s *subject, t v1alpha1.Target, cl
 	for _, dest := range dests {
 		opts[dest] = r.transformOptions(s, t, dest)
 	}
+	drVersion := cl.Version()
 	return &mirror.Pass{
-		Engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer},
+		Engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer, Typed: kubeversion.KnowsCompiled(drVersion),
+			Verify: r.olderThanSource(drVersion)},
+		Where:  where(cl.Name, drVersion),
 		Policy: scope.Policy(s.spec),
 		Book:   r.mem.copies.Begin(s.ref, cl.ID), Workers: r.Options.Workers, Generation: s.obj.GetGeneration(),
 		Dests: dests, Source: g.contents, Now: r.Now,
@@ -274,6 +279,29 @@ func (r *Reconciler) liveCopies(ctx context.Context, cl *clusters.Cluster, gvk s
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	return mirror.LiveCopies(lctx, cl.Cache, gvk, namespaces, s.name(), scope.Owner(s.obj.GetNamespace(), s.name()))
+}
+
+// olderThanSource says the DR cluster runs an older minor than the source (or than the compiled
+// types, when the source's version is not known): it may drop fields it was sent.
+func (r *Reconciler) olderThanSource(dr *version.Info) bool {
+	drMinor, ok := kubeversion.Minor(dr)
+	if !ok {
+		return true
+	}
+	srcMinor := kubeversion.CompiledMinor
+	if v := r.shared.sourceVersion(r.SourceDiscovery); v != nil {
+		if m, ok := kubeversion.Minor(v); ok {
+			srcMinor = m
+		}
+	}
+	return drMinor < srcMinor
+}
+
+func where(cluster string, v *version.Info) string {
+	if v == nil {
+		return cluster
+	}
+	return cluster + " (" + v.GitVersion + ")"
 }
 
 // failoverBlockers are the objects the copies on a target need that its DR cluster lacks: what

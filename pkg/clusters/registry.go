@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -49,9 +50,24 @@ type Cluster struct {
 	onEvent     func(cluster string, obj client.Object)
 
 	mu       sync.Mutex
+	version  *version.Info
+	checked  time.Time
 	watching map[schema.GroupVersionKind]bool
 	informer map[schema.GroupVersionKind]cache.Informer
 	identity string
+}
+
+// Version is the cluster's Kubernetes version, asked at most once a minute (nil when it does not
+// answer).
+func (c *Cluster) Version() *version.Info {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version == nil || time.Since(c.checked) >= time.Minute {
+		if info, err := c.Discovery.ServerVersion(); err == nil {
+			c.version, c.checked = info, time.Now()
+		}
+	}
+	return c.version
 }
 
 // Identity is the cluster's identity as first seen on this connection (see Identify), "" before.

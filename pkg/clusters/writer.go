@@ -56,7 +56,9 @@ func NewWriter(cfg *rest.Config, httpClient *http.Client, mapper meta.RESTMapper
 }
 
 // Create creates obj and returns its new resourceVersion. A built-in kind's Go type travels as
-// protobuf; an unstructured object as JSON.
+// protobuf; an unstructured object as JSON. Writes are validated strictly: a field the server does
+// not know fails the write instead of being dropped (JSON only: a protobuf decoder drops what it
+// does not know, which is why the engine sends Go types only to servers that know them all).
 func (w *Writer) Create(ctx context.Context, obj client.Object, fieldManager string) (string, error) {
 	gvk := w.gvk(obj)
 	body, contentType, err := w.encode(obj, gvk)
@@ -67,7 +69,7 @@ func (w *Writer) Create(ctx context.Context, obj client.Object, fieldManager str
 	if err != nil {
 		return "", err
 	}
-	return w.do(ctx, gvk, w.rest.Post().AbsPath(segments...).Param("fieldManager", fieldManager).
+	return w.do(ctx, gvk, w.rest.Post().AbsPath(segments...).Param("fieldManager", fieldManager).Param("fieldValidation", "Strict").
 		SetHeader("Content-Type", contentType).Body(body))
 }
 
@@ -82,7 +84,8 @@ func (w *Writer) Apply(ctx context.Context, u *unstructured.Unstructured, fieldM
 	if err != nil {
 		return "", err
 	}
-	return w.do(ctx, gvk, w.rest.Patch(types.ApplyPatchType).AbsPath(segments...).Param("fieldManager", fieldManager).Param("force", "true").Body(body))
+	return w.do(ctx, gvk, w.rest.Patch(types.ApplyPatchType).AbsPath(segments...).Param("fieldManager", fieldManager).Param("force", "true").
+		Param("fieldValidation", "Strict").Body(body))
 }
 
 func (w *Writer) do(ctx context.Context, gvk schema.GroupVersionKind, req *rest.Request) (string, error) {

@@ -62,6 +62,12 @@ type Engine struct {
 	Client client.Client
 	// Writer, when set, creates and applies and answers with the new resourceVersion only.
 	Writer Writer
+	// Typed lets creates of built-in kinds travel as protobuf: only to a server that knows every
+	// field of the compiled Go types (an older one drops what it does not know, silently).
+	Typed bool
+	// Verify reads every written copy back and fails it when the server did not keep a field it
+	// was sent (a DR cluster older than the source drops fields whose feature is off there).
+	Verify bool
 }
 
 // Writer creates and applies objects and returns their new resourceVersion.
@@ -144,7 +150,15 @@ func (e *Engine) Apply(ctx context.Context, desired *unstructured.Unstructured, 
 
 func (e *Engine) apply(ctx context.Context, desired *unstructured.Unstructured, c Change) Change {
 	version, err := e.writer().Apply(ctx, desired, FieldManager)
-	return c.written("apply", version, err)
+	return e.checked(ctx, desired, c.written("apply", version, err))
+}
+
+// checked verifies a successful write when the engine is asked to.
+func (e *Engine) checked(ctx context.Context, desired *unstructured.Unstructured, c Change) Change {
+	if !e.Verify || c.Action == ActionFailed {
+		return c
+	}
+	return e.verify(ctx, desired, c)
 }
 
 // written is the change after a write: failed with the error, or at the version written.
@@ -162,19 +176,22 @@ func (c Change) written(verb, version string, err error) Change {
 // server-side apply. The copy is marked, so that its first update migrates the ownership of its
 // fields to dr-syncer's apply entry; from then on fields dropped from the source are dropped on DR.
 func (e *Engine) create(ctx context.Context, desired *unstructured.Unstructured, p Policy, c Change) Change {
-	version, err := e.writer().Create(ctx, createdCopy(desired), FieldManager)
+	version, err := e.writer().Create(ctx, createdCopy(desired, e.Typed), FieldManager)
 	if apierrors.IsAlreadyExists(err) {
 		// Someone else's object after all: decide again on what is really there.
 		p.LiveIsComplete = false
 		return e.Apply(ctx, desired, nil, p)
 	}
-	return c.written("create", version, err)
+	return e.checked(ctx, desired, c.written("create", version, err))
 }
 
 // createdCopy is desired as a plain create writes it: typed when it can be, marked so that its
 // first update migrates field ownership to dr-syncer's apply entry.
-func createdCopy(desired *unstructured.Unstructured) client.Object {
-	obj := typed(desired) // a copy already
+func createdCopy(desired *unstructured.Unstructured, asTyped bool) client.Object {
+	var obj client.Object
+	if asTyped {
+		obj = typed(desired) // a copy already
+	}
 	if obj == nil {
 		obj = desired.DeepCopy()
 	}
@@ -333,7 +350,7 @@ func (e *Engine) Replace(ctx context.Context, desired *unstructured.Unstructured
 			return fail("failed to delete %s %s/%s to replace it: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 		}
 	}
-	version, err := e.writer().Create(ctx, createdCopy(desired), FieldManager)
+	version, err := e.writer().Create(ctx, createdCopy(desired, e.Typed), FieldManager)
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		return fail("%s %s/%s is replaced: the old copy is still being deleted on DR (finalizers %v); it is created once that is done",
@@ -342,5 +359,5 @@ func (e *Engine) Replace(ctx context.Context, desired *unstructured.Unstructured
 		return fail("failed to create %s %s/%s in place of the old copy: %w", c.GroupKind.Kind, c.Namespace, c.Name, err)
 	}
 	c.LiveVersion = version
-	return c
+	return e.checked(ctx, desired, c)
 }

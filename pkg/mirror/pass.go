@@ -3,6 +3,7 @@ package mirror
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -62,6 +63,8 @@ type Pass struct {
 	// Budget is the target's delete budget for the pass, given the copies it manages.
 	Budget func(managed int) *Budget
 	Now    func() time.Time
+	// Where names the DR cluster and its version in what a write it refused or truncated says.
+	Where string
 }
 
 // ChangeSet is what one pass did to one target.
@@ -267,6 +270,13 @@ func (p *Pass) apply(ctx context.Context, desired *unstructured.Unstructured, pd
 		live = pd.Live
 	}
 	c := p.Engine.Apply(ctx, desired, live, policy)
+	var dropped *DroppedError
+	switch {
+	case errors.As(c.Err, &dropped):
+		dropped.Where = p.Where
+	case c.Err != nil && p.Where != "" && IsUnknownField(c.Err):
+		c.Err = fmt.Errorf("%w: not known to %s", c.Err, p.Where)
+	}
 	switch {
 	case c.Action == ActionFailed && pd.Live != nil && IsImmutable(c.Err):
 		return p.replace(ctx, desired, pd.Live, c, budget)

@@ -11,7 +11,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/pkg/kubeversion"
 )
 
 // recheck is how long a server version is trusted: an upgraded server is noticed within it.
@@ -97,20 +98,6 @@ func (r *Reader) typedAllowed() bool {
 	}
 	r.checked = time.Now()
 	info, err := r.Version.ServerVersion()
-	r.typed = err == nil && Covers(info, CompiledMinor)
+	r.typed = err == nil && kubeversion.Covers(info, kubeversion.CompiledMinor)
 	return r.typed
 }
-
-// Covers reports whether Go types of Kubernetes 1.<compiled> know every field of a server at
-// info: the same or an older minor version. Versions it cannot read are not covered.
-func Covers(info *version.Info, compiled int) bool {
-	if info == nil || compiled <= 0 || info.Major != "1" {
-		return false
-	}
-	minor, err := strconv.Atoi(strings.TrimRight(info.Minor, "+")) // GKE and others say "30+"
-	return err == nil && minor <= compiled
-}
-
-// CompiledMinor is the Kubernetes minor version of the k8s.io/api module this is built with
-// (v0.37.x). A test compares it with go.mod, so a bump of the module cannot leave it behind.
-const CompiledMinor = 37

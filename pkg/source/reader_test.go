@@ -3,8 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
 	"strconv"
 	"testing"
 
@@ -14,47 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drsyncer/dr-syncer/pkg/kubeversion"
 )
-
-func TestCovers(t *testing.T) {
-	tests := []struct {
-		major, minor string
-		compiled     int
-		want         bool
-	}{
-		{"1", "37", 37, true},
-		{"1", "35", 37, true},
-		{"1", "36+", 37, true}, // managed distributions mark their builds
-		{"1", "38", 37, false}, // newer fields would be dropped
-		{"1", "38+", 37, false},
-		{"2", "0", 37, false},
-		{"1", "", 37, false},
-		{"1", "x", 37, false},
-		{"1", "30", 0, false}, // compiled version unknown
-	}
-	for _, tt := range tests {
-		if got := Covers(&version.Info{Major: tt.major, Minor: tt.minor}, tt.compiled); got != tt.want {
-			t.Errorf("Covers(%s.%s, 1.%d) = %v, want %v", tt.major, tt.minor, tt.compiled, got, tt.want)
-		}
-	}
-	if Covers(nil, 37) {
-		t.Error("no version is not covered")
-	}
-}
-
-func TestCompiledMinorMatchesGoMod(t *testing.T) {
-	mod, err := os.ReadFile("../../go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^\s*k8s\.io/api v0\.(\d+)\.`).FindSubmatch(mod)
-	if m == nil {
-		t.Fatal("go.mod does not require k8s.io/api")
-	}
-	if want, _ := strconv.Atoi(string(m[1])); CompiledMinor != want {
-		t.Fatalf("CompiledMinor = %d but go.mod requires k8s.io/api v0.%d: update it", CompiledMinor, want)
-	}
-}
 
 // recorder is a client.Reader that records the type of every list it is asked for and answers
 // typed ConfigMap lists with one item.
@@ -85,7 +45,7 @@ func TestListsTypedOnlyWhatTheServerCannotOutgrow(t *testing.T) {
 		return l
 	}
 	same := &recorder{}
-	r := &Reader{Reader: same, Version: fixedVersion{strconv.Itoa(CompiledMinor)}}
+	r := &Reader{Reader: same, Version: fixedVersion{strconv.Itoa(kubeversion.CompiledMinor)}}
 	l := cms()
 	if err := r.List(t.Context(), l); err != nil {
 		t.Fatal(err)
@@ -102,7 +62,7 @@ func TestListsTypedOnlyWhatTheServerCannotOutgrow(t *testing.T) {
 		t.Fatal(err)
 	}
 	newer := &recorder{}
-	if err := (&Reader{Reader: newer, Version: fixedVersion{strconv.Itoa(CompiledMinor + 1)}}).List(t.Context(), cms()); err != nil {
+	if err := (&Reader{Reader: newer, Version: fixedVersion{strconv.Itoa(kubeversion.CompiledMinor + 1)}}).List(t.Context(), cms()); err != nil {
 		t.Fatal(err)
 	}
 	unknown := &recorder{}

@@ -92,6 +92,9 @@ func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 	// 2 cores and two planes: give each more than envtest's 20 s default to start.
 	e.Source = &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
 	e.DR = &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
+	// Either plane may run another Kubernetes version (make test-skew, make demo DR_KUBE=skew).
+	e.Source.BinaryAssetsDirectory = os.Getenv("DRSYNCER_SOURCE_ASSETS")
+	e.DR.BinaryAssetsDirectory = os.Getenv("DRSYNCER_DR_ASSETS")
 	if e.SourceConfig, err = e.Source.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start the source control plane: %w", err)
 	}

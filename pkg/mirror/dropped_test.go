@@ -1,0 +1,64 @@
+package mirror
+
+import (
+	"slices"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+func doc(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestDroppedFields(t *testing.T) {
+	sent := `
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 0
+  template:
+    spec:
+      resources: {limits: {cpu: "2"}}
+      containers:
+      - {name: a, image: x, restartPolicyRules: [{action: Restart}], securityContext: {}}
+      - {name: b, image: y}
+status: {replicas: 3}
+`
+	for _, tc := range []struct {
+		name, kept string
+		want       []string
+	}{
+		{"kept whole, with defaults added", `
+metadata: {name: web, labels: {app: web}, uid: u}
+spec:
+  replicas: 0
+  strategy: {type: RollingUpdate}
+  template:
+    spec:
+      resources: {limits: {cpu: "2"}}
+      containers:
+      - {name: a, image: x, restartPolicyRules: [{action: Restart}], imagePullPolicy: Always}
+      - {name: b, image: y}
+`, nil},
+		{"pod-level resources and a container field dropped, a container lost", `
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+      - {name: a, image: x}
+`, []string{"spec.template.spec.containers[0].restartPolicyRules", "spec.template.spec.containers[1]", "spec.template.spec.resources"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DroppedFields(doc(t, sent), doc(t, tc.kept)); !slices.Equal(got, tc.want) {
+				t.Fatalf("dropped %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
