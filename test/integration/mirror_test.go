@@ -82,7 +82,7 @@ func hasEvent(ctx context.Context, regarding, reason string) bool {
 	return false
 }
 
-var _ = Describe("RemoteCluster", func() {
+var _ = Describe("RemoteCluster", Label("skew"), func() {
 	It("is Ready with the DR server's version", func(ctx context.Context) {
 		Eventually(func(g Gomega) {
 			var rc v1alpha1.RemoteCluster
@@ -174,7 +174,7 @@ clusters: [{name: x, cluster: {server: "https://127.0.0.1:1"}}]
 users: [{name: x, user: {token: abc}}]
 `
 
-var _ = Describe("Mirroring", func() {
+var _ = Describe("Mirroring", Label("skew"), func() {
 	It("propagates creates, updates and deletes into the mapped namespace, DR-safe", func(ctx context.Context) {
 		ns, cr, drNS := optIn(ctx, nil)
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "settings"}, Data: map[string]string{"color": "blue"}}
@@ -490,7 +490,7 @@ func deployment(ns, name string, replicas int32) *appsv1.Deployment {
 	}
 }
 
-var _ = Describe("Custom resources", func() {
+var _ = Describe("Custom resources", Label("skew"), func() {
 	It("are mirrored once their CRD exists on DR, and fail per object until then", func(ctx context.Context) {
 		crd := widgetCRD()
 		Expect(env.SourceClient.Create(ctx, crd.DeepCopy())).To(Succeed())

@@ -429,7 +429,7 @@ var _ = Describe("Trust: one replication owns each DR object", func() {
 	})
 })
 
-var _ = Describe("Trust: Correct means the copy equals the source", func() {
+var _ = Describe("Trust: Correct means the copy equals the source", Label("skew"), func() {
 	// edits are what other field managers do to DR copies: each adds something the source lacks.
 	type edit struct {
 		name, kind string

@@ -30,7 +30,7 @@ func expectInvalid(err error, path, message string) {
 	Expect(err.Error()).To(ContainSubstring(message))
 }
 
-var _ = Describe("Replication admission", func() {
+var _ = Describe("Replication admission", Label("skew"), func() {
 	It("accepts a valid tenant Replication and fills the defaults", func(ctx context.Context) {
 		ns := createNamespace(ctx, "tenant", tenantLabels, nil)
 		r := replication(ns.Name, "app", target(harness.RemoteClusterName, ""))
@@ -162,7 +162,7 @@ var _ = Describe("RemoteCluster admission", func() {
 	})
 })
 
-var _ = Describe("Labeling", func() {
+var _ = Describe("Labeling", Label("skew"), func() {
 	It("labels a namespace that opts in and unlabels it when the annotation goes", func(ctx context.Context) {
 		ns := createNamespace(ctx, "optin", nil, map[string]string{keys.AnnotationReplicate: "prod"})
 		Expect(ns.Labels).To(HaveKeyWithValue(keys.LabelReplication, "prod"))
