@@ -266,6 +266,12 @@ type Transforms struct {
 	// report the copies; removeLabels drops others (such as app.kubernetes.io/instance).
 	// +optional
 	KeepTrackingMetadata bool `json:"keepTrackingMetadata,omitempty"`
+	// DropUnknownFields accepts a copy that the DR cluster keeps without some of its fields (an
+	// older DR cluster drops the fields it does not know or whose feature is off there), and lists
+	// each dropped field in status.targets[].problems with reason FieldDropped. By default such a
+	// copy fails, naming the fields and the DR cluster's version.
+	// +optional
+	DropUnknownFields bool `json:"dropUnknownFields,omitempty"`
 }
 
 // JSONPatch is one RFC 6902 operation. The webhook requires value unless op is remove (CEL cannot

@@ -58,6 +58,10 @@ type targetResult struct {
 
 func (tr *targetResult) add(c mirror.Change) {
 	tr.counts[c.Action]++
+	if c.Dropped != nil {
+		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "FieldDropped",
+			message: c.Dropped.Error() + "; accepted (transforms.dropUnknownFields)"})
+	}
 	switch c.Action {
 	case mirror.ActionFailed:
 		tr.problems = append(tr.problems, problem{kind: c.GroupKind.Kind, namespace: c.Namespace, name: c.Name, reason: "Failed", message: oneLine(c.Err)})
@@ -197,7 +201,7 @@ func (r *Reconciler) pass(ctx context.Context, s *subject, t v1alpha1.Target, cl
 	drVersion := cl.Version()
 	return &mirror.Pass{
 		Engine: &mirror.Engine{Client: cl.Client, Writer: cl.Writer, Typed: kubeversion.KnowsCompiled(drVersion),
-			Verify: r.olderThanSource(drVersion)},
+			Verify: r.olderThanSource(drVersion), AcceptDropped: t.Transforms != nil && t.Transforms.DropUnknownFields},
 		Where:  where(cl.Name, drVersion),
 		Policy: scope.Policy(s.spec),
 		Book:   r.mem.copies.Begin(s.ref, cl.ID), Workers: r.Options.Workers, Generation: s.obj.GetGeneration(),

@@ -26,7 +26,7 @@ func dropped(path string, sent, kept any, out *[]string) {
 	case map[string]any:
 		k, _ := kept.(map[string]any)
 		for key, v := range s {
-			if (path == "" && key == "status") || empty(v) {
+			if (path == "" && key == "status") || isEmpty(v) {
 				continue
 			}
 			at := key
@@ -52,18 +52,6 @@ func dropped(path string, sent, kept any, out *[]string) {
 	}
 }
 
-func empty(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		return len(x) == 0
-	case []any:
-		return len(x) == 0
-	}
-	return false
-}
-
 // verify reads back a written copy and fails the change when the DR server did not keep every
 // field it was sent.
 func (e *Engine) verify(ctx context.Context, desired *unstructured.Unstructured, c Change) Change {
@@ -73,7 +61,12 @@ func (e *Engine) verify(ctx context.Context, desired *unstructured.Unstructured,
 		c.Err, c.Action = fmt.Errorf("failed to read %s %s/%s back: %w", c.GroupKind.Kind, c.Namespace, c.Name, err), ActionFailed
 		return c
 	}
-	if fields := DroppedFields(desired.Object, kept.Object); len(fields) > 0 {
+	fields := DroppedFields(desired.Object, kept.Object)
+	switch {
+	case len(fields) == 0:
+	case e.AcceptDropped:
+		c.Dropped = &DroppedError{Fields: fields}
+	default:
 		c.Err, c.Action = &DroppedError{Fields: fields}, ActionFailed
 	}
 	return c

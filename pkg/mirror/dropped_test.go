@@ -1,9 +1,13 @@
 package mirror
 
 import (
+	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/yaml"
 )
 
@@ -60,5 +64,25 @@ spec:
 				t.Fatalf("dropped %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A write DR keeps without a field fails the copy, naming the field, unless the target accepts
+// dropped fields; then the change says what the copy lacks.
+func TestVerifyAfterWrite(t *testing.T) {
+	desired := cm("src/shop/app", "h1", "blue", true)
+	desired.Object["binaryData"] = map[string]any{"logo": "aGk="}
+	kept := desired.DeepCopy()
+	delete(kept.Object, "binaryData") // what an older server might keep
+	for _, accept := range []bool{false, true} {
+		e := &Engine{Client: fake.NewClientBuilder().WithObjects(kept).Build(), Writer: &recordingWriter{}, Verify: true, AcceptDropped: accept}
+		c := e.Apply(context.Background(), desired, nil, Policy{Drift: DriftCorrect, LiveIsComplete: true})
+		var dropped *DroppedError
+		switch {
+		case accept && (c.Action != ActionCreate || c.Dropped == nil || c.Dropped.Fields[0] != "binaryData"):
+			t.Fatalf("accepted: %+v", c)
+		case !accept && (c.Action != ActionFailed || !errors.As(c.Err, &dropped) || !strings.Contains(c.Err.Error(), "binaryData is not kept by the DR cluster")):
+			t.Fatalf("not accepted: %+v", c)
+		}
 	}
 }

@@ -45,6 +45,8 @@ type Change struct {
 	At time.Time
 	// Needs is what the copy needs on DR to run (failover readiness).
 	Needs []readiness.Ref
+	// Dropped lists the fields DR did not keep of a copy accepted without them.
+	Dropped *DroppedError
 }
 
 // driftDetail says what makes a drifted copy differ: the managers whose fields are drift, or a
@@ -68,6 +70,8 @@ type Engine struct {
 	// Verify reads every written copy back and fails it when the server did not keep a field it
 	// was sent (a DR cluster older than the source drops fields whose feature is off there).
 	Verify bool
+	// AcceptDropped accepts such a copy instead, with Change.Dropped saying what it lacks.
+	AcceptDropped bool
 }
 
 // Writer creates and applies objects and returns their new resourceVersion.

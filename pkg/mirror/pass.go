@@ -272,6 +272,8 @@ func (p *Pass) apply(ctx context.Context, desired *unstructured.Unstructured, pd
 	c := p.Engine.Apply(ctx, desired, live, policy)
 	var dropped *DroppedError
 	switch {
+	case c.Dropped != nil:
+		c.Dropped.Where = p.Where
 	case errors.As(c.Err, &dropped):
 		dropped.Where = p.Where
 	case c.Err != nil && p.Where != "" && IsUnknownField(c.Err):

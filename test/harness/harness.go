@@ -92,9 +92,10 @@ func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 	// 2 cores and two planes: give each more than envtest's 20 s default to start.
 	e.Source = &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
 	e.DR = &envtest.Environment{CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true, ControlPlaneStartTimeout: 90 * time.Second, ControlPlaneStopTimeout: 30 * time.Second}
-	// Either plane may run another Kubernetes version (make test-skew, make demo DR_KUBE=skew).
-	e.Source.BinaryAssetsDirectory = os.Getenv("DRSYNCER_SOURCE_ASSETS")
-	e.DR.BinaryAssetsDirectory = os.Getenv("DRSYNCER_DR_ASSETS")
+	// Either plane may run another kube-apiserver (make test-skew, make demo DR_KUBE=skew). Its path
+	// is set on the plane itself: KUBEBUILDER_ASSETS would win over envtest's asset directory.
+	useAPIServer(e.Source, os.Getenv("DRSYNCER_SOURCE_ASSETS"))
+	useAPIServer(e.DR, os.Getenv("DRSYNCER_DR_ASSETS"))
 	if e.SourceConfig, err = e.Source.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start the source control plane: %w", err)
 	}
@@ -128,6 +129,13 @@ func StartWith(ctx context.Context, inProcess bool) (_ *Env, err error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// useAPIServer makes a plane run the kube-apiserver in dir ("" keeps the default).
+func useAPIServer(plane *envtest.Environment, dir string) {
+	if dir != "" {
+		plane.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
+	}
 }
 
 // StartPlane starts one more control plane (no CRDs) whose kube-apiserver gets the extra flags,

@@ -84,11 +84,12 @@ func hasEvent(ctx context.Context, regarding, reason string) bool {
 
 var _ = Describe("RemoteCluster", Label("skew"), func() {
 	It("is Ready with the DR server's version", func(ctx context.Context) {
+		dr := serverVersion(env.DRConfig).GitVersion
 		Eventually(func(g Gomega) {
 			var rc v1alpha1.RemoteCluster
 			g.Expect(env.SourceClient.Get(ctx, client.ObjectKey{Name: harness.RemoteClusterName}, &rc)).To(Succeed())
 			g.Expect(meta.IsStatusConditionTrue(rc.Status.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
-			g.Expect(rc.Status.ServerVersion).To(Equal("v1.37.2"))
+			g.Expect(rc.Status.ServerVersion).To(Equal(dr))
 			g.Expect(rc.Status.LastProbeTime).NotTo(BeNil())
 		}).WithTimeout(wait).Should(Succeed())
 		Expect(testutil.ToFloat64(metrics.RemoteClusterUp.WithLabelValues(harness.RemoteClusterName))).To(Equal(1.0))

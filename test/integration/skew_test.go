@@ -52,17 +52,7 @@ var _ = Describe("Version skew", Label("skew"), func() {
 
 	It("never lets a field the DR cluster drops go silently", func(ctx context.Context) {
 		ns, cr, drNS := optIn(ctx, nil)
-		one := int32(1)
-		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "sized"}, Spec: appsv1.DeploymentSpec{
-			Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "sized"}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "sized"}}, Spec: corev1.PodSpec{
-				// Pod-level resources: beta and on from v1.34, alpha and off in v1.33, whose API drops them.
-				Resources:  &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
-				Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}}}
-		Expect(env.SourceClient.Create(ctx, dep)).To(Succeed())
-		if dep.Spec.Template.Spec.Resources == nil {
-			Skip("the source (" + serverVersion(env.SourceConfig).GitVersion + ") does not keep pod-level resources itself")
-		}
+		createSized(ctx, ns.Name)
 		dr := serverVersion(env.DRConfig)
 		if minorOf(dr) >= 34 {
 			Eventually(func(g Gomega) {
@@ -79,4 +69,39 @@ var _ = Describe("Version skew", Label("skew"), func() {
 			g.Expect(meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady)).To(BeFalse())
 		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
 	})
+
+	It("accepts what the DR cluster drops with transforms.dropUnknownFields, and lists it", func(ctx context.Context) {
+		dr := serverVersion(env.DRConfig)
+		if minorOf(dr) >= 34 {
+			Skip("DR (" + dr.GitVersion + ") keeps pod-level resources: nothing is dropped")
+		}
+		ns, cr, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
+			cr.Spec.Targets[0].Transforms = &v1alpha1.Transforms{DropUnknownFields: true}
+		})
+		createSized(ctx, ns.Name)
+		Eventually(func(g Gomega) {
+			var copy appsv1.Deployment
+			g.Expect(drGet(ctx, drNS, "sized", &copy)).To(Succeed())
+			st := crStatus(ctx, cr.Name)
+			g.Expect(firstTarget(st).Problems).To(ContainElement(And(HaveField("Reason", "FieldDropped"),
+				HaveField("Message", ContainSubstring("spec.template.spec.resources is not kept by dr ("+dr.GitVersion+")")))))
+			g.Expect(meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady)).To(BeTrue())
+		}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
+	})
 })
+
+// createSized creates a Deployment with pod-level resources (beta and on from v1.34, alpha and off
+// in v1.33, whose API drops them), or skips when the source itself does not keep them.
+func createSized(ctx context.Context, ns string) {
+	GinkgoHelper()
+	one := int32(1)
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sized"}, Spec: appsv1.DeploymentSpec{
+		Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "sized"}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "sized"}}, Spec: corev1.PodSpec{
+			Resources:  &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
+			Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}}}
+	Expect(env.SourceClient.Create(ctx, dep)).To(Succeed())
+	if dep.Spec.Template.Spec.Resources == nil {
+		Skip("the source (" + serverVersion(env.SourceConfig).GitVersion + ") does not keep pod-level resources itself")
+	}
+}
