@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,16 +39,17 @@ func (w *recordingWriter) Apply(_ context.Context, obj *unstructured.Unstructure
 	return "100", nil
 }
 
-// mapSource serves source content from a map by name; it counts the reads.
+// mapSource serves source content from a map by name; it counts the reads (the workers read
+// concurrently).
 type mapSource struct {
 	objects map[string]*unstructured.Unstructured
-	reads   int
+	reads   atomic.Int32
 }
 
 func (s *mapSource) Prefetch(schema.GroupVersionKind, string, int) {}
 
 func (s *mapSource) Get(_ context.Context, _ schema.GroupVersionKind, m metav1.Object) (*unstructured.Unstructured, error) {
-	s.reads++
+	s.reads.Add(1)
 	return s.objects[m.GetName()], nil
 }
 
@@ -131,8 +133,8 @@ func TestPassWritesOnlyWhatIsNotVerified(t *testing.T) {
 	if got := actions(cs); !equalActions(got, want) {
 		t.Fatalf("actions %v, want %v", got, want)
 	}
-	if !cs.InFlight || src.reads != 1 || !slices.Equal(w.written, []string{"create shop-dr/new"}) {
-		t.Fatalf("inFlight %v, %d content reads, writes %v: want true, 1, one create", cs.InFlight, src.reads, w.written)
+	if !cs.InFlight || src.reads.Load() != 1 || !slices.Equal(w.written, []string{"create shop-dr/new"}) {
+		t.Fatalf("inFlight %v, %d content reads, writes %v: want true, 1, one create", cs.InFlight, src.reads.Load(), w.written)
 	}
 	if st, ok := book.Get(CopyKey(configMaps.GroupKind(), "shop-dr", "new")); !ok || st.LiveVersion != "100" || st.SourceVersion != "7" {
 		t.Fatalf("the created copy is not in the book: %+v", st)
