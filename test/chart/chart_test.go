@@ -279,3 +279,31 @@ func TestMetricsScrapeIsAuthorizedAndVerified(t *testing.T) {
 		t.Errorf("the ServiceMonitor does not verify the endpoint against the serving CA: %v", tls)
 	}
 }
+
+// The manager's Go runtime gets GOMEMLIMIT from the chart's memory limit, so that it collects
+// before the kernel kills it; none without a limit.
+func TestGoMemLimitFollowsTheMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{nil, "460MiB"}, // 90 % of the default 512Mi
+		{[]string{"resources.limits.memory=2Gi"}, "1843MiB"},
+		{[]string{"resources.limits.memory=2Gi", "goMemLimitPercent=75"}, "1536MiB"},
+		{[]string{"resources.limits.memory=null"}, ""},
+		{[]string{"goMemLimitPercent=0"}, ""},
+	} {
+		dep := find(render(t, tc.sets...), "Deployment", "")
+		containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+		env, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+		got := ""
+		for _, e := range env {
+			if m := e.(map[string]any); m["name"] == "GOMEMLIMIT" {
+				got, _ = m["value"].(string)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%v: GOMEMLIMIT %q, want %q", tc.sets, got, tc.want)
+		}
+	}
+}

@@ -23,3 +23,18 @@ cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/dr-syncer-serving
 {{- define "dr-syncer.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
+
+{{/* GOMEMLIMIT: goMemLimitPercent of the memory limit (Mi or Gi), so the Go runtime collects
+before the kernel kills; empty without a limit. */}}
+{{- define "dr-syncer.goMemLimit" -}}
+{{- $mem := toString (dig "limits" "memory" "" .Values.resources) -}}
+{{- $mib := 0 -}}
+{{- if hasSuffix "Gi" $mem -}}
+{{- $mib = mul (atoi (trimSuffix "Gi" $mem)) 1024 -}}
+{{- else if hasSuffix "Mi" $mem -}}
+{{- $mib = atoi (trimSuffix "Mi" $mem) -}}
+{{- end -}}
+{{- if and (gt (int $mib) 0) (gt (int .Values.goMemLimitPercent) 0) -}}
+{{ div (mul $mib .Values.goMemLimitPercent) 100 }}MiB
+{{- end -}}
+{{- end }}
