@@ -98,11 +98,10 @@ type memory struct {
 	deletes *mirror.DeleteLogs
 	// dependencies are what each replication's workloads reference (resources.dependencies Follow).
 	dependencies *source.Dependencies
+	// checkers say what exists on each DR connection, for failover readiness.
+	checkers readiness.Checkers
 
 	mu sync.Mutex
-	// checkers say what exists on each DR cluster connection, for failover readiness; an answer
-	// holds for a minute, so a dependency created on DR is seen within it.
-	checkers map[string]checkerEntry
 	// backfills are when each replication last labeled what the webhook missed.
 	backfills *schedule.Backfills
 	// retries are the pending retries of failed Scheduled passes.
@@ -123,32 +122,14 @@ func (m *memory) observe(cl *clusters.Cluster) {
 		return
 	}
 	m.namespaces.ForgetConnection(prev)
-	delete(m.checkers, prev)
+	m.checkers.Forget(prev)
 	m.copies.ForgetConnection(prev)
-}
-
-type checkerEntry struct {
-	checker *readiness.Checker
-	since   time.Time
-}
-
-// checker is the readiness checker of a DR cluster's connection, renewed every minute.
-func (m *memory) checker(cl *clusters.Cluster, now time.Time) *readiness.Checker {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.checkers[cl.ID]
-	if !ok || now.Sub(e.since) >= time.Minute {
-		e = checkerEntry{checker: &readiness.Checker{Client: cl.Client}, since: now}
-		m.checkers[cl.ID] = e
-	}
-	return e.checker
 }
 
 func newMemory() *memory {
 	return &memory{changes: metrics.NewChanges(), copies: mirror.NewCopyMemory(), namespaces: mirror.NewNamespaces(), deletes: mirror.NewDeleteLogs(),
 		dependencies: source.NewDependencies(),
-		backfills:    schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{},
-		checkers: map[string]checkerEntry{}}
+		backfills:    schedule.NewBackfills(), retries: schedule.NewRetries(), connections: map[string]string{}}
 }
 
 // Shared is what both controllers share: one memory, the source informers, one trigger channel

@@ -237,49 +237,14 @@ func (r *Reconciler) gather(ctx context.Context, s *subject, sources []string) (
 		}
 	}
 	if s.scope.FollowsDependencies() {
-		if err := r.follow(ctx, s, &g); err != nil {
+		added, err := r.mem.dependencies.Follow(ctx, s.ref, s.name(), s.scope, r.shared.informers, g.contents, g.kinds, g.objects)
+		if err != nil {
 			problems = append(problems, problem{reason: "Failed", message: fmt.Sprintf("cannot tell what the mirrored workloads need: %v", err)})
 		}
+		g.dependencies = added
 	}
 	g.complete = len(problems) == 0
 	return g, problems
-}
-
-// follow adds to a pass what its workloads and RoleBindings reference in their namespace past
-// resources.selector: objects of a kind in scope, carrying the replication's label (so neither
-// excluded nor of a kind never mirrored), that the selector left out.
-func (r *Reconciler) follow(ctx context.Context, s *subject, g *gathered) error {
-	needs, err := r.mem.dependencies.Of(ctx, s.ref, g.contents, g.objects)
-	if err != nil {
-		return err
-	}
-	inScope := map[schema.GroupKind]schema.GroupVersionKind{}
-	present := map[string]bool{}
-	for _, gvk := range g.kinds {
-		inScope[gvk.GroupKind()] = gvk
-		for _, o := range g.objects[gvk] {
-			present[objectKey(gvk.GroupKind().String(), o.GetNamespace(), o.GetName())] = true
-		}
-	}
-	for _, perObject := range needs {
-		for _, refs := range perObject {
-			for _, ref := range refs {
-				gvk, ok := inScope[ref.GroupKind()]
-				key := objectKey(ref.GroupKind().String(), ref.Namespace, ref.Name)
-				if !ok || present[key] {
-					continue
-				}
-				present[key] = true
-				m := r.shared.informers.Get(ctx, gvk, ref.Namespace, ref.Name)
-				if m == nil || m.GetLabels()[keys.LabelReplication] != s.name() || s.scope.SkipReason(gvk.GroupKind(), m, "") != "" {
-					continue
-				}
-				g.objects[gvk] = append(g.objects[gvk], m)
-				g.dependencies++
-			}
-		}
-	}
-	return nil
 }
 
 // sourcesDigest sums up the source namespaces and their replication labels.

@@ -317,7 +317,7 @@ func (r *Reconciler) failoverBlockers(ctx context.Context, cl *clusters.Cluster,
 			needs[readiness.Ref{Group: c.GroupKind.Group, Kind: c.GroupKind.Kind, Namespace: c.Namespace, Name: c.Name}] = c.Needs
 		}
 	}
-	checker := r.mem.checker(cl, r.Now())
+	checker := r.mem.checkers.For(cl.ID, cl.Client, r.Now())
 	return readiness.Missing(needs, func(ref readiness.Ref) bool { return checker.Exists(ctx, ref) })
 }
 

@@ -3,6 +3,7 @@ package readiness
 import (
 	"context"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,4 +63,38 @@ func (c *Checker) read(ctx context.Context, ref Ref) bool {
 	m.SetGroupVersionKind(ref.GroupKind().WithVersion(version))
 	err := c.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, m)
 	return !apierrors.IsNotFound(err)
+}
+
+// Checkers keep one Checker per connection of a DR cluster, each renewed every minute, so that
+// what was present is read again now and then.
+type Checkers struct {
+	mu   sync.Mutex
+	byID map[string]checkerAt
+}
+
+type checkerAt struct {
+	checker *Checker
+	since   time.Time
+}
+
+// For is the checker of a connection (id) to a cluster, through c.
+func (cs *Checkers) For(id string, c client.Client, now time.Time) *Checker {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.byID == nil {
+		cs.byID = map[string]checkerAt{}
+	}
+	e, ok := cs.byID[id]
+	if !ok || now.Sub(e.since) >= time.Minute {
+		e = checkerAt{checker: &Checker{Client: c}, since: now}
+		cs.byID[id] = e
+	}
+	return e.checker
+}
+
+// Forget drops the checker of a previous connection.
+func (cs *Checkers) Forget(id string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	delete(cs.byID, id)
 }

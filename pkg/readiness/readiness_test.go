@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -160,5 +161,24 @@ func TestCheckerReadsWhatExists(t *testing.T) {
 	c.Exists(ctx, Ref{Kind: "Secret", Namespace: "shop-dr", Name: "creds"})
 	if reads != 4 {
 		t.Fatalf("%d reads, want 4: what exists is read once, what is missing every time", reads)
+	}
+}
+
+// A connection keeps its checker for a minute; a new connection, or the next minute, gets a new one.
+func TestCheckersAreRenewed(t *testing.T) {
+	var cs Checkers
+	t0 := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	c := fake.NewClientBuilder().Build()
+	first := cs.For("dr#1", c, t0)
+	if cs.For("dr#1", c, t0.Add(59*time.Second)) != first || cs.For("dr#2", c, t0) == first {
+		t.Fatal("a checker is not kept for its connection's minute")
+	}
+	if cs.For("dr#1", c, t0.Add(time.Minute)) == first {
+		t.Fatal("a checker is kept past its minute")
+	}
+	renewed := cs.For("dr#1", c, t0.Add(time.Minute))
+	cs.Forget("dr#1")
+	if cs.For("dr#1", c, t0.Add(time.Minute)) == renewed {
+		t.Fatal("a forgotten connection's checker is kept")
 	}
 }

@@ -7,7 +7,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/pkg/readiness"
+	"github.com/drsyncer/dr-syncer/pkg/scope"
 )
 
 // Dependencies remember, per replication, what each of its source objects references in its own
@@ -78,4 +80,50 @@ func namespaced(refs []readiness.Ref) []readiness.Ref {
 		}
 	}
 	return out
+}
+
+// Follow adds to objects what they reference in their namespace and the pass would otherwise
+// leave out (resources.selector): objects of a kind in kinds, in the source cache with the
+// replication's label (so neither excluded nor of a kind never mirrored), that scope does not skip.
+// It returns how many it added.
+func (d *Dependencies) Follow(ctx context.Context, ref, replication string, sc *scope.Scope, informers *Informers, contents *Contents,
+	kinds []schema.GroupVersionKind, objects map[schema.GroupVersionKind][]*metav1.PartialObjectMetadata) (int, error) {
+	needs, err := d.Of(ctx, ref, contents, objects)
+	if err != nil {
+		return 0, err
+	}
+	inScope := map[schema.GroupKind]schema.GroupVersionKind{}
+	present := map[Ref]bool{}
+	for _, gvk := range kinds {
+		inScope[gvk.GroupKind()] = gvk
+		for _, o := range objects[gvk] {
+			present[Ref{gvk.GroupKind(), o.GetNamespace(), o.GetName()}] = true
+		}
+	}
+	added := 0
+	for _, perObject := range needs {
+		for _, refs := range perObject {
+			for _, r := range refs {
+				gvk, ok := inScope[r.GroupKind()]
+				key := Ref{r.GroupKind(), r.Namespace, r.Name}
+				if !ok || present[key] {
+					continue
+				}
+				present[key] = true
+				m := informers.Get(ctx, gvk, r.Namespace, r.Name)
+				if m == nil || m.GetLabels()[keys.LabelReplication] != replication || sc.SkipReason(gvk.GroupKind(), m, "") != "" {
+					continue
+				}
+				objects[gvk] = append(objects[gvk], m)
+				added++
+			}
+		}
+	}
+	return added, nil
+}
+
+// Ref names a source object.
+type Ref struct {
+	GK              schema.GroupKind
+	Namespace, Name string
 }
