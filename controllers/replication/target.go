@@ -169,12 +169,9 @@ func (r *Reconciler) ensureNamespaces(ctx context.Context, cl *clusters.Cluster,
 // is then false); a target whose copies cannot be listed is unavailable (why).
 func (r *Reconciler) targetKinds(ctx context.Context, s *subject, cl *clusters.Cluster, g gathered, namespaces []string, res *targetResult) (kinds []mirror.Kind, planned bool, why string) {
 	planned = true
-	for _, srcGVK := range g.kinds {
-		objs := g.objects[srcGVK]
-		gvk, refusal := r.servedOnDR(cl, srcGVK)
-		if refusal == "" {
-			refusal = r.drRefusal(ctx, cl, gvk)
-		}
+	for _, gvk := range g.kinds {
+		objs := g.objects[gvk]
+		refusal := r.drRefusal(ctx, cl, gvk)
 		if refusal == "" && cl.Watch(ctx, gvk) != nil {
 			refusal = fmt.Sprintf("%s is not served by cluster %s (is its CRD installed there?)", gvk.Kind, cl.Name)
 		}
@@ -247,25 +244,6 @@ func (r *Reconciler) record(s *subject, t v1alpha1.Target, cs mirror.ChangeSet, 
 		res.stalled = fmt.Sprintf("%d of %d copies on %s lost their source and wait to be deleted: more than the mass-delete limit allows (%.0f%% of the copies or %d, within %s; %d more now), so none were deleted. Check the source, then approve with `kubectl drsyncer approve-deletes %s`, or wait for the window to move on",
 			cs.Held, cs.Managed, t.Cluster, 100*r.Options.MaxPruneFraction, r.Options.MinPrune, r.Options.DeleteWindow, cs.HeldBudget, s.cliName())
 	}
-}
-
-// servedOnDR is the version a kind is written at on a DR cluster: the source's when DR serves it,
-// else the one DR prefers, when the source serves that too (its content is then read at that
-// version, converted by the source's API server). refusal says why the kind cannot be written.
-func (r *Reconciler) servedOnDR(cl *clusters.Cluster, gvk schema.GroupVersionKind) (schema.GroupVersionKind, string) {
-	drMapper := cl.Client.RESTMapper()
-	if _, err := drMapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
-		return gvk, ""
-	}
-	m, err := drMapper.RESTMapping(gvk.GroupKind())
-	if err != nil {
-		return gvk, "" // not served at all: the watch says so
-	}
-	if _, err := r.Client.RESTMapper().RESTMapping(gvk.GroupKind(), m.GroupVersionKind.Version); err != nil {
-		return gvk, fmt.Sprintf("%s is served at %s on the source and only at %s on cluster %s, which the source does not serve: it cannot be written there",
-			gvk.GroupKind(), gvk.Version, m.GroupVersionKind.Version, cl.Name)
-	}
-	return m.GroupVersionKind, ""
 }
 
 // drRefusal says why dr-syncer cannot list and watch a kind on a DR cluster, "" when it can (or

@@ -157,8 +157,8 @@ func StartPlane(flags map[string]string) (*envtest.Environment, *rest.Config, er
 
 // TestResources are the custom resources the suites mirror beyond the default kinds: the DR
 // identity may write them, as `kubectl drsyncer join --resource` grants.
-var TestResources = append([]schema.GroupResource{{Group: "example.com", Resource: "widgets"}, {Group: "example.com", Resource: "gadgets"},
-	{Group: "example.com", Resource: "sprockets"}}, OperatorResources...)
+var TestResources = append([]schema.GroupResource{{Group: "example.com", Resource: "widgets"}, {Group: "example.com", Resource: "gadgets"}},
+	OperatorResources...)
 
 // OperatorResources are kinds operators on DR act on, whose copies stand by in a form of their own.
 var OperatorResources = []schema.GroupResource{{Group: "keda.sh", Resource: "scaledobjects"}, {Group: "keda.sh", Resource: "scaledjobs"},

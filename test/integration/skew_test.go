@@ -4,18 +4,14 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1helpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
@@ -108,49 +104,4 @@ func createSized(ctx context.Context, ns string) {
 	if dep.Spec.Template.Spec.Resources == nil {
 		Skip("the source (" + serverVersion(env.SourceConfig).GitVersion + ") does not keep pod-level resources itself")
 	}
-}
-
-// sprocketCRD serves Sprocket at the given versions (the first is the storage version).
-func sprocketCRD(versions ...string) *apiextensionsv1.CustomResourceDefinition {
-	crd := harness.CRD("example.com", "sprocket", "Sprocket")
-	crd.Spec.Versions = nil
-	preserve := true
-	for i, v := range versions {
-		crd.Spec.Versions = append(crd.Spec.Versions, apiextensionsv1.CustomResourceDefinitionVersion{Name: v, Served: true, Storage: i == 0,
-			Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}})
-	}
-	return crd
-}
-
-var _ = Describe("A kind served at another version on DR", Label("skew"), func() {
-	It("is written at the version DR serves, read from the source at that version", func(ctx context.Context) {
-		installCRD(ctx, env.SourceClient, sprocketCRD("v1", "v1beta1"))
-		installCRD(ctx, env.DRClient, sprocketCRD("v1beta1"))
-		ns, _, drNS := optIn(ctx, func(cr *v1alpha1.ClusterReplication) {
-			cr.Spec.Resources.Include = []v1alpha1.GroupKind{{Group: "example.com", Kind: "Sprocket"}}
-			cr.Spec.Drift.Interval = &metav1.Duration{Duration: 10 * time.Second} // custom resources are labeled by the backfill
-		})
-		sp := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Sprocket",
-			"metadata": map[string]any{"name": "gear", "namespace": ns.Name}, "spec": map[string]any{"teeth": int64(12)}}}
-		Eventually(func() error { return env.SourceClient.Create(ctx, sp) }).WithTimeout(wait).Should(Succeed())
-		Eventually(func(g Gomega) {
-			copy := &unstructured.Unstructured{}
-			copy.SetAPIVersion("example.com/v1beta1")
-			copy.SetKind("Sprocket")
-			g.Expect(drGet(ctx, drNS, "gear", copy)).To(Succeed())
-			teeth, _, _ := unstructured.NestedInt64(copy.Object, "spec", "teeth")
-			g.Expect(teeth).To(Equal(int64(12)))
-		}).WithTimeout(2 * wait).WithPolling(tick).Should(Succeed())
-	})
-})
-
-// installCRD creates a CRD and waits until it is served.
-func installCRD(ctx context.Context, c client.Client, crd *apiextensionsv1.CustomResourceDefinition) {
-	GinkgoHelper()
-	Expect(c.Create(ctx, crd)).To(Succeed())
-	Eventually(func(g Gomega) {
-		var got apiextensionsv1.CustomResourceDefinition
-		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(crd), &got)).To(Succeed())
-		g.Expect(apiextensionsv1helpers.IsCRDConditionTrue(&got, apiextensionsv1.Established)).To(BeTrue())
-	}).WithTimeout(wait).WithPolling(tick).Should(Succeed())
 }
