@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,6 +30,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/access"
 	"github.com/drsyncer/dr-syncer/pkg/clusters"
+	"github.com/drsyncer/dr-syncer/pkg/kubeversion"
 	"github.com/drsyncer/dr-syncer/pkg/metrics"
 	"github.com/drsyncer/dr-syncer/pkg/mirror"
 	"github.com/drsyncer/dr-syncer/pkg/readiness"
@@ -133,30 +133,12 @@ func newMemory() *memory {
 }
 
 // Shared is what both controllers share: one memory, the source informers, one trigger channel
-// per kind, the source's version (asked once a minute).
+// per kind, the source's version.
 type Shared struct {
 	mem                 *memory
 	informers           *source.Informers
 	cluster, namespaced chan event.GenericEvent
-
-	versionMu      sync.Mutex
-	version        *version.Info
-	versionChecked time.Time
-}
-
-// sourceVersion is the source cluster's Kubernetes version, nil when it cannot be asked.
-func (s *Shared) sourceVersion(d discovery.DiscoveryInterface) *version.Info {
-	if d == nil {
-		return nil
-	}
-	s.versionMu.Lock()
-	defer s.versionMu.Unlock()
-	if s.version == nil || time.Since(s.versionChecked) >= time.Minute {
-		if info, err := d.ServerVersion(); err == nil {
-			s.version, s.versionChecked = info, time.Now()
-		}
-	}
-	return s.version
+	sourceVersion       kubeversion.Cached
 }
 
 // NewShared returns the state shared by the two controllers.
@@ -189,6 +171,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, shared *Shared) error {
 	}
 	r.shared, r.mem = shared, shared.mem
 	r.access = access.SourceKinds(r.Client, r.SourceDiscovery, r.Now)
+	if shared.sourceVersion.Server == nil && r.SourceDiscovery != nil {
+		shared.sourceVersion.Server = r.SourceDiscovery
+	}
 	if shared.informers == nil {
 		// Once for both kinds: they share the source cache and the memory of who uses which kind.
 		shared.informers = source.NewInformers(r.SourceCache, r.Options.IdleInformerTimeout, r.onSourceEvent)

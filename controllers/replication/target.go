@@ -293,7 +293,7 @@ func (r *Reconciler) olderThanSource(dr *version.Info) bool {
 		return true
 	}
 	srcMinor := kubeversion.CompiledMinor
-	if v := r.shared.sourceVersion(r.SourceDiscovery); v != nil {
+	if v := r.shared.sourceVersion.Get(); v != nil {
 		if m, ok := kubeversion.Minor(v); ok {
 			srcMinor = m
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/drsyncer/dr-syncer/api/keys"
 	"github.com/drsyncer/dr-syncer/api/v1alpha1"
 	"github.com/drsyncer/dr-syncer/pkg/access"
+	"github.com/drsyncer/dr-syncer/pkg/kubeversion"
 )
 
 // Cluster is a connected DR cluster: a client for writes and a cache that holds only the metadata
@@ -49,26 +50,16 @@ type Cluster struct {
 	cancel      context.CancelFunc
 	onEvent     func(cluster string, obj client.Object)
 
+	version  kubeversion.Cached
 	mu       sync.Mutex
-	version  *version.Info
-	checked  time.Time
 	watching map[schema.GroupVersionKind]bool
 	informer map[schema.GroupVersionKind]cache.Informer
 	identity string
 }
 
-// Version is the cluster's Kubernetes version, asked at most once a minute (nil when it does not
-// answer).
-func (c *Cluster) Version() *version.Info {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.version == nil || time.Since(c.checked) >= time.Minute {
-		if info, err := c.Discovery.ServerVersion(); err == nil {
-			c.version, c.checked = info, time.Now()
-		}
-	}
-	return c.version
-}
+// Version is the cluster's Kubernetes version, asked at most once a minute (nil when it never
+// answered).
+func (c *Cluster) Version() *version.Info { return c.version.Get() }
 
 // Identity is the cluster's identity as first seen on this connection (see Identify), "" before.
 func (c *Cluster) Identity() string {
@@ -256,7 +247,7 @@ func (r *Registry) build(name string, cfg *rest.Config) (*Cluster, error) {
 		return nil, fmt.Errorf("failed to build a discovery client: %w", err)
 	}
 	return &Cluster{Name: name, ID: fmt.Sprintf("%s#%d", name, connections.Add(1)), Client: cl, Writer: writer, Cache: ca, Discovery: disco,
-		Access: access.DRKinds(name, cl, disco, time.Now), onEvent: r.onEvent,
+		Access: access.DRKinds(name, cl, disco, time.Now), onEvent: r.onEvent, version: kubeversion.Cached{Server: disco},
 		watching: map[schema.GroupVersionKind]bool{}, informer: map[schema.GroupVersionKind]cache.Informer{}}, nil
 }
 
