@@ -93,11 +93,11 @@ func (d *Dependencies) Follow(ctx context.Context, ref, replication string, sc *
 		return 0, err
 	}
 	inScope := map[schema.GroupKind]schema.GroupVersionKind{}
-	present := map[Ref]bool{}
+	present := map[readiness.Ref]bool{}
 	for _, gvk := range kinds {
 		inScope[gvk.GroupKind()] = gvk
 		for _, o := range objects[gvk] {
-			present[Ref{gvk.GroupKind(), o.GetNamespace(), o.GetName()}] = true
+			present[readiness.Ref{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}] = true
 		}
 	}
 	added := 0
@@ -105,11 +105,10 @@ func (d *Dependencies) Follow(ctx context.Context, ref, replication string, sc *
 		for _, refs := range perObject {
 			for _, r := range refs {
 				gvk, ok := inScope[r.GroupKind()]
-				key := Ref{r.GroupKind(), r.Namespace, r.Name}
-				if !ok || present[key] {
+				if !ok || present[r] {
 					continue
 				}
-				present[key] = true
+				present[r] = true
 				m := informers.Get(ctx, gvk, r.Namespace, r.Name)
 				if m == nil || m.GetLabels()[keys.LabelReplication] != replication || sc.SkipReason(gvk.GroupKind(), m, "") != "" {
 					continue
@@ -120,10 +119,4 @@ func (d *Dependencies) Follow(ctx context.Context, ref, replication string, sc *
 		}
 	}
 	return added, nil
-}
-
-// Ref names a source object.
-type Ref struct {
-	GK              schema.GroupKind
-	Namespace, Name string
 }
