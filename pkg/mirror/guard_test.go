@@ -42,9 +42,6 @@ func goldenInput(t *testing.T, name string) *unstructured.Unstructured {
 }
 
 func TestAllocationsPerMirroredObject(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
-	}
 	opts := transform.Options{SourceCluster: "source", Replication: "prod", TargetNamespace: "shop-dr", Replicas: transform.ReplicasZero, SuspendCronJobs: true}
 	for name, budget := range allocBudgets {
 		t.Run(name, func(t *testing.T) {
