@@ -3,7 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"sync/atomic"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -17,8 +17,12 @@ import (
 
 // uniqueName returns a fresh DNS label, so specs never share objects.
 func uniqueName(prefix string) string {
-	return fmt.Sprintf("%s-%06d", prefix, rand.IntN(1_000_000))
+	return fmt.Sprintf("%s-%06d", prefix, names.Add(1))
 }
+
+// names numbers the names of a run: a random suffix collided once in CI ("namespaces app-443073
+// already exists"), with a hundred or so names drawn per run. The planes are new for every run.
+var names atomic.Int64
 
 // createNamespace creates a source namespace with labels and annotations.
 func createNamespace(ctx context.Context, prefix string, labels, annotations map[string]string) *corev1.Namespace {
